@@ -1,0 +1,645 @@
+//! Connection commands: PING, ECHO, QUIT, RESET, SELECT, HELLO, AUTH and CLIENT.
+
+use crate::commands::flags::*;
+use crate::commands::table::CommandTable;
+use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler};
+use crate::protocol::{Args, Protocol};
+use crate::server::REDIS_COMPAT_VERSION;
+use crate::server::client::{ClientHandle, ReplyMode};
+use crate::util::numbers::parse_i64;
+
+const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "ping",
+        -1,
+        FAST | SUBSCRIBED_OK | LOADING | STALE,
+        NOKEYS,
+        ping,
+    )
+    .doc(
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response.",
+    ),
+    CommandSpec::new("echo", 2, FAST | LOADING | STALE, NOKEYS, echo).doc(
+        "connection",
+        "1.0.0",
+        "Returns the given string.",
+    ),
+    CommandSpec::new(
+        "quit",
+        -1,
+        NO_AUTH | FAST | LOADING | STALE | ALLOW_BUSY | SUBSCRIBED_OK | TRANSACTION_CONTROL,
+        NOKEYS,
+        quit,
+    )
+    .doc("connection", "1.0.0", "Closes the connection."),
+    CommandSpec::new(
+        "reset",
+        1,
+        NO_AUTH
+            | FAST
+            | LOADING
+            | STALE
+            | NOSCRIPT
+            | ALLOW_BUSY
+            | SUBSCRIBED_OK
+            | TRANSACTION_CONTROL,
+        NOKEYS,
+        reset,
+    )
+    .doc("connection", "6.2.0", "Resets the connection."),
+    CommandSpec::new("select", 2, FAST | LOADING | STALE, NOKEYS, select).doc(
+        "connection",
+        "1.0.0",
+        "Changes the selected database.",
+    ),
+    CommandSpec::new(
+        "hello",
+        -1,
+        NO_AUTH | FAST | LOADING | STALE | NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        hello,
+    )
+    .doc("connection", "6.0.0", "Handshakes with the server."),
+    CommandSpec::new(
+        "auth",
+        -2,
+        NO_AUTH | FAST | LOADING | STALE | NOSCRIPT | ALLOW_BUSY,
+        NOKEYS,
+        auth,
+    )
+    .doc("connection", "1.0.0", "Authenticates the connection."),
+    CommandSpec::new("client", -2, 0, NOKEYS, container_handler)
+        .doc(
+            "connection",
+            "2.4.0",
+            "A container for client connection commands.",
+        )
+        .subs(CLIENT_SUBCOMMANDS),
+];
+
+const CLIENT_FLAGS: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("id", 2, NOSCRIPT | LOADING | STALE, NOKEYS, client_id).doc(
+        "connection",
+        "5.0.0",
+        "Returns the unique client ID of the connection.",
+    ),
+    CommandSpec::new(
+        "setname",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        client_setname,
+    )
+    .doc("connection", "2.6.9", "Sets the connection name."),
+    CommandSpec::new(
+        "getname",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        client_getname,
+    )
+    .doc("connection", "2.6.9", "Returns the name of the connection."),
+    CommandSpec::new(
+        "setinfo",
+        4,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        client_setinfo,
+    )
+    .doc(
+        "connection",
+        "7.2.0",
+        "Sets information specific to the client or connection.",
+    ),
+    CommandSpec::new("list", -2, CLIENT_FLAGS, NOKEYS, client_list).doc(
+        "connection",
+        "2.4.0",
+        "Lists open connections.",
+    ),
+    CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NOKEYS, client_info).doc(
+        "connection",
+        "6.2.0",
+        "Returns information about the connection.",
+    ),
+    CommandSpec::new("kill", -3, CLIENT_FLAGS, NOKEYS, client_kill).doc(
+        "connection",
+        "2.4.0",
+        "Terminates open connections.",
+    ),
+    CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NOKEYS, client_reply).doc(
+        "connection",
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+    ),
+    CommandSpec::new("no-evict", 3, CLIENT_FLAGS, NOKEYS, client_no_evict).doc(
+        "connection",
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+    ),
+    CommandSpec::new(
+        "no-touch",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        client_no_touch,
+    )
+    .doc(
+        "connection",
+        "7.2.0",
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+    ),
+    CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, client_help).doc(
+        "connection",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+    ),
+];
+
+fn ping(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    if args.len() > 2 {
+        return Err(CommandError::WrongArity("ping".into()));
+    }
+    if ctx.client.subscriptions > 0 && ctx.client.protocol == Protocol::Resp2 {
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).unwrap_or(b""));
+    } else {
+        match args.get(1) {
+            Some(message) => ctx.out.bulk(message),
+            None => ctx.out.simple(b"PONG"),
+        }
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    ctx.out.bulk(&args[1]);
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    ctx.out.ok();
+    ctx.flow = Flow::Close;
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    let client = &mut *ctx.client;
+    client.transaction = None;
+    client.reply_mode = ReplyMode::On;
+    client.select(0);
+    client.set_protocol(Protocol::Resp2);
+    client.authenticated = !ctx.server.auth_required();
+    client.handle.info.lock().name.clear();
+    ctx.server.remove_monitor(client.id);
+    ctx.out.set_protocol(Protocol::Resp2);
+    ctx.out.simple(b"RESET");
+    Ok(())
+}
+
+fn select(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let index = parse_i64(&args[1])
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or(CommandError::NotInteger)?;
+    if index < 0 || index as usize >= ctx.server.keyspace.databases() {
+        return Err(CommandError::DbIndexOutOfRange);
+    }
+    ctx.client.select(index as usize);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Checks credentials for the default user (the only user).
+fn credentials_ok(ctx: &Ctx<'_, '_>, user: &[u8], password: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    !ctx.server.auth_required() || ctx.server.password_matches(password)
+}
+
+fn auth(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (user, password) = match args.len() {
+        2 if !ctx.server.auth_required() => return Err(CommandError::AuthNotConfigured),
+        2 => (&b"default"[..], &args[1]),
+        3 => (&args[1], &args[2]),
+        _ => return Err(CommandError::Syntax),
+    };
+    if !credentials_ok(ctx, user, password) {
+        return Err(CommandError::WrongPass);
+    }
+    ctx.client.authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn hello(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let mut version = None;
+    if let Some(text) = args.get(1) {
+        let number = parse_i64(text).ok_or(CommandError::ProtocolVersion)?;
+        version = Some(match number {
+            2 => Protocol::Resp2,
+            3 => Protocol::Resp3,
+            _ => return Err(CommandError::NoProto),
+        });
+    }
+    let mut credentials = None;
+    let mut name = None;
+    let mut index = 2;
+    while index < args.len() {
+        let option = &args[index];
+        let more = args.len() - 1 - index;
+        if option.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            credentials = Some((&args[index + 1], &args[index + 2]));
+            index += 3;
+        } else if option.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            validate_name(&args[index + 1])?;
+            name = Some(&args[index + 1]);
+            index += 2;
+        } else {
+            return Err(CommandError::HelloOption(option.to_vec()));
+        }
+    }
+    if let Some((user, password)) = credentials {
+        if !credentials_ok(ctx, user, password) {
+            return Err(CommandError::WrongPass);
+        }
+        ctx.client.authenticated = true;
+    }
+    if !ctx.client.authenticated {
+        return Err(CommandError::HelloNeedsAuth);
+    }
+    if let Some(name) = name {
+        ctx.client.handle.info.lock().name = name.to_vec();
+    }
+    if let Some(protocol) = version {
+        ctx.client.set_protocol(protocol);
+        ctx.out.set_protocol(protocol);
+    }
+    let out = &mut ctx.out;
+    out.map_len(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(REDIS_COMPAT_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(ctx.client.protocol.version());
+    out.bulk(b"id");
+    out.int(ctx.client.id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array_len(0);
+    Ok(())
+}
+
+/// Client names may not contain spaces, newlines or other special characters.
+fn validate_name(name: &[u8]) -> CmdResult {
+    if name.iter().all(|&b| (b'!'..=b'~').contains(&b)) {
+        Ok(())
+    } else {
+        Err(CommandError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ))
+    }
+}
+
+fn client_id(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    ctx.out.int(ctx.client.id as i64);
+    Ok(())
+}
+
+fn client_setname(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    validate_name(&args[2])?;
+    ctx.client.handle.info.lock().name = args[2].to_vec();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_getname(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    let name = ctx.client.handle.info.lock().name.clone();
+    if name.is_empty() {
+        ctx.out.null();
+    } else {
+        ctx.out.bulk(&name);
+    }
+    Ok(())
+}
+
+fn client_setinfo(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (attribute, value) = (&args[2], &args[3]);
+    let label = if attribute.eq_ignore_ascii_case(b"lib-name") {
+        "lib-name"
+    } else if attribute.eq_ignore_ascii_case(b"lib-ver") {
+        "lib-ver"
+    } else {
+        return Err(CommandError::err(format!(
+            "Unrecognized option '{}'",
+            String::from_utf8_lossy(attribute)
+        )));
+    };
+    if !value.iter().all(|&b| (b'!'..=b'~').contains(&b)) {
+        return Err(CommandError::err(format!(
+            "{label} cannot contain spaces, newlines or special characters."
+        )));
+    }
+    let mut info = ctx.client.handle.info.lock();
+    if label == "lib-name" {
+        info.lib_name = value.to_vec();
+    } else {
+        info.lib_ver = value.to_vec();
+    }
+    drop(info);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// One `CLIENT LIST` line, in Redis 7.0's field order.
+pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
+    let info = handle.info.lock().clone();
+    let is_self = handle.id == ctx.client.id;
+    let subs = handle.subscriptions();
+    let in_multi = if is_self {
+        ctx.client
+            .transaction
+            .as_ref()
+            .map(|t| t.queued.len() as i64)
+    } else {
+        None
+    };
+    let mut flags = String::new();
+    if info.monitor {
+        flags.push('O');
+    }
+    if subs > 0 {
+        flags.push('P');
+    }
+    if in_multi.is_some() {
+        flags.push('x');
+    }
+    if info.no_evict {
+        flags.push('e');
+    }
+    if info.no_touch {
+        flags.push('T');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let table = CommandTable::get();
+    let command = match handle.last_command() {
+        Some(index) => table.full_name(index).to_string(),
+        None => "NULL".to_string(),
+    };
+    let command = if is_self {
+        current_command_name(ctx)
+    } else {
+        command
+    };
+    let omem = handle.outbox.pending_bytes();
+    format!(
+        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        handle.id,
+        handle.addr,
+        handle.laddr,
+        String::from_utf8_lossy(&info.name),
+        handle.created.elapsed().as_secs(),
+        handle.idle_seconds(),
+        flags,
+        info.db,
+        subs,
+        in_multi.unwrap_or(-1),
+        omem,
+        omem + 16384,
+        command,
+        info.protocol.version(),
+        String::from_utf8_lossy(&info.lib_name),
+        String::from_utf8_lossy(&info.lib_ver),
+    )
+}
+
+fn current_command_name(ctx: &Ctx<'_, '_>) -> String {
+    let table = CommandTable::get();
+    table.full_name(table.index(ctx.spec)).to_string()
+}
+
+fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut index = 2;
+    while index < args.len() {
+        let option = &args[index];
+        if option.eq_ignore_ascii_case(b"TYPE") && index + 1 < args.len() {
+            let kind = args[index + 1].to_ascii_lowercase();
+            if !matches!(
+                &kind[..],
+                b"normal" | b"master" | b"replica" | b"slave" | b"pubsub"
+            ) {
+                return Err(CommandError::err(format!(
+                    "Unknown client type '{}'",
+                    String::from_utf8_lossy(&args[index + 1])
+                )));
+            }
+            if kind != b"normal" && kind != b"pubsub" {
+                ids = Some(Vec::new());
+            }
+            index += 2;
+        } else if option.eq_ignore_ascii_case(b"ID") && index + 1 < args.len() {
+            let mut wanted = Vec::new();
+            for text in args.iter().skip(index + 1) {
+                let id = parse_i64(text)
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| CommandError::err("Invalid client ID"))?;
+                wanted.push(id as u64);
+            }
+            ids = Some(wanted);
+            index = args.len();
+        } else {
+            return Err(CommandError::Syntax);
+        }
+    }
+    let mut handles: Vec<_> = ctx
+        .server
+        .clients
+        .iter()
+        .map(|e| e.value().clone())
+        .collect();
+    handles.sort_by_key(|h| h.id);
+    let mut text = String::new();
+    for handle in handles {
+        if ids.as_ref().is_some_and(|ids| !ids.contains(&handle.id)) {
+            continue;
+        }
+        text.push_str(&describe_client(ctx, &handle));
+        text.push('\n');
+    }
+    ctx.out.verbatim(b"txt", text.as_bytes());
+    Ok(())
+}
+
+fn client_info(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    let handle = ctx.client.handle.clone();
+    let mut text = describe_client(ctx, &handle);
+    text.push('\n');
+    ctx.out.verbatim(b"txt", text.as_bytes());
+    Ok(())
+}
+
+fn client_kill(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    if args.len() == 3 {
+        // The old form: CLIENT KILL addr:port.
+        let target = String::from_utf8_lossy(&args[2]).into_owned();
+        let found = ctx
+            .server
+            .clients
+            .iter()
+            .find(|e| e.value().addr.to_string() == target)
+            .map(|e| e.value().clone());
+        let Some(handle) = found else {
+            return Err(CommandError::err("No such client"));
+        };
+        kill(ctx, &handle);
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mut filter_id = None;
+    let mut filter_addr = None;
+    let mut filter_laddr = None;
+    let mut skip_me = true;
+    let mut index = 2;
+    while index < args.len() {
+        let Some(value) = args.get(index + 1) else {
+            return Err(CommandError::Syntax);
+        };
+        let option = args[index].to_ascii_lowercase();
+        match &option[..] {
+            b"id" => {
+                let id = parse_i64(value)
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| CommandError::err("client-id should be greater than 0"))?;
+                filter_id = Some(id as u64);
+            }
+            b"addr" => filter_addr = Some(String::from_utf8_lossy(value).into_owned()),
+            b"laddr" => filter_laddr = Some(String::from_utf8_lossy(value).into_owned()),
+            b"skipme" => {
+                skip_me = match value.to_ascii_lowercase().as_slice() {
+                    b"yes" => true,
+                    b"no" => false,
+                    _ => return Err(CommandError::Syntax),
+                }
+            }
+            b"type" | b"user" | b"maxage" => {}
+            _ => return Err(CommandError::Syntax),
+        }
+        index += 2;
+    }
+    let targets: Vec<_> = ctx
+        .server
+        .clients
+        .iter()
+        .map(|e| e.value().clone())
+        .filter(|h| filter_id.is_none_or(|id| h.id == id))
+        .filter(|h| {
+            filter_addr
+                .as_ref()
+                .is_none_or(|a| h.addr.to_string() == *a)
+        })
+        .filter(|h| {
+            filter_laddr
+                .as_ref()
+                .is_none_or(|a| h.laddr.to_string() == *a)
+        })
+        .filter(|h| !(skip_me && h.id == ctx.client.id))
+        .collect();
+    for handle in &targets {
+        kill(ctx, handle);
+    }
+    ctx.out.int(targets.len() as i64);
+    Ok(())
+}
+
+/// Closes a client; the caller itself is closed once its reply is sent.
+fn kill(ctx: &mut Ctx<'_, '_>, handle: &ClientHandle) {
+    if handle.id == ctx.client.id {
+        ctx.flow = Flow::Close;
+    } else {
+        handle.kill.cancel();
+    }
+}
+
+fn on_off(value: &[u8]) -> Result<bool, CommandError> {
+    if value.eq_ignore_ascii_case(b"on") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case(b"off") {
+        Ok(false)
+    } else {
+        Err(CommandError::Syntax)
+    }
+}
+
+fn client_reply(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let mode = &args[2];
+    if mode.eq_ignore_ascii_case(b"on") {
+        ctx.client.reply_mode = ReplyMode::On;
+        ctx.out.ok();
+    } else if mode.eq_ignore_ascii_case(b"off") {
+        ctx.client.reply_mode = ReplyMode::Off;
+    } else if mode.eq_ignore_ascii_case(b"skip") {
+        if ctx.client.reply_mode != ReplyMode::Off {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(CommandError::Syntax);
+    }
+    Ok(())
+}
+
+fn client_no_evict(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    ctx.client.handle.info.lock().no_evict = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_no_touch(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    ctx.client.handle.info.lock().no_touch = on_off(&args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Writes a HELP reply: the heading line, then one line per entry.
+pub fn help_reply(ctx: &mut Ctx<'_, '_>, container: &str, lines: &[&str]) {
+    ctx.out.array_len(lines.len() + 2);
+    ctx.out.simple(
+        format!("{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:").as_bytes(),
+    );
+    for line in lines {
+        ctx.out.simple(line.as_bytes());
+    }
+    ctx.out.simple(b"HELP");
+}
+
+fn client_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    help_reply(
+        ctx,
+        "CLIENT",
+        &[
+            "ID -- Return the ID of the current connection.",
+            "INFO -- Return information about the current client connection.",
+            "GETNAME -- Return the name of the current connection.",
+            "KILL <ip:port> | <filter> [value] ... -- Kill connections (ID, ADDR, LADDR, SKIPME).",
+            "LIST [TYPE <type>] [ID <id> ...] -- Return information about client connections.",
+            "REPLY (ON|OFF|SKIP) -- Control the replies sent to the current connection.",
+            "SETNAME <name> -- Assign the name <name> to the current connection.",
+            "SETINFO <LIB-NAME|LIB-VER> <value> -- Record the client library name or version.",
+            "NO-EVICT (ON|OFF) -- Protect the current client connection from eviction.",
+            "NO-TOUCH (ON|OFF) -- Do not touch the LRU/LFU of the keys accessed.",
+        ],
+    );
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The context a handler runs in: the server, the calling client, the locked shards
+//! and the reply writer.
+
+use crate::commands::CommandSpec;
+use crate::protocol::ReplyWriter;
+use crate::server::Server;
+use crate::server::client::Client;
+use crate::store::{DbView, Locked};
+
+/// What the connection does once the command has replied.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub enum Flow {
+    /// Carry on with the next request.
+    #[default]
+    Continue,
+    /// Send what is owed, then close (QUIT, CLIENT KILL of oneself).
+    Close,
+}
+
+/// Everything a handler may use.
+pub struct Ctx<'c, 'a> {
+    pub server: &'a Server,
+    pub client: &'c mut Client,
+    pub out: ReplyWriter<'c>,
+    /// The shards the gate locked for this command; `None` for commands without keys.
+    pub store: Option<Locked<'a>>,
+    /// The command's clock, in Unix milliseconds: one instant for the whole command
+    /// (and for a whole script), as Redis does.
+    pub now_ms: u64,
+    pub spec: &'static CommandSpec,
+    pub flow: Flow,
+}
+
+impl<'c, 'a> Ctx<'c, 'a> {
+    /// The client's selected database.
+    pub fn db(&mut self) -> DbView<'_, 'a> {
+        let (db, now) = (self.client.db, self.now_ms);
+        self.locked().db(db, now)
+    }
+
+    /// The selected database and the reply writer, borrowed together.
+    pub fn db_and_out(&mut self) -> (DbView<'_, 'a>, &mut ReplyWriter<'c>) {
+        let (db, now) = (self.client.db, self.now_ms);
+        let locked = self
+            .store
+            .as_mut()
+            .expect("the gate locks shards for commands with keys");
+        (locked.db(db, now), &mut self.out)
+    }
+
+    /// The locked shards.
+    pub fn locked(&mut self) -> &mut Locked<'a> {
+        self.store
+            .as_mut()
+            .expect("the gate locks shards for commands with keys")
+    }
+}

@@ -1,0 +1,162 @@
+//! Clients: the state a connection owns ([`Client`]) and the part other connections
+//! may see or act on ([`ClientHandle`]: `CLIENT LIST`, `CLIENT KILL`, pushes).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::CommandSpec;
+use crate::protocol::{OwnedArgs, Protocol};
+use crate::server::outbox::Outbox;
+
+/// `CLIENT REPLY` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// The next command's reply is dropped.
+    SkipNext,
+}
+
+/// A transaction being queued between `MULTI` and `EXEC`.
+#[derive(Debug, Default)]
+pub struct Transaction {
+    pub queued: Vec<(&'static CommandSpec, OwnedArgs)>,
+    /// Set when a command was refused while queueing: `EXEC` answers `EXECABORT`.
+    pub aborted: bool,
+}
+
+impl std::fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Transaction {
+    pub fn queue(&mut self, spec: &'static CommandSpec, args: OwnedArgs) {
+        self.queued.push((spec, args));
+    }
+}
+
+/// Per-connection state, owned by the connection's task.
+pub struct Client {
+    pub id: u64,
+    pub db: usize,
+    pub protocol: Protocol,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    pub transaction: Option<Transaction>,
+    /// Channel plus pattern subscriptions (RESP2 subscribed mode when non-zero).
+    pub subscriptions: usize,
+    pub handle: Arc<ClientHandle>,
+}
+
+impl Client {
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+        Client {
+            id: handle.id,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            reply_mode: ReplyMode::On,
+            transaction: None,
+            subscriptions: 0,
+            handle,
+        }
+    }
+
+    /// Selects a database, keeping the shared view current.
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.handle.info.lock().db = db;
+    }
+
+    /// Switches protocol, keeping the shared view current.
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.protocol = protocol;
+        self.handle.info.lock().protocol = protocol;
+    }
+}
+
+/// What `CLIENT LIST` shows that changes rarely; guarded by a mutex.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub name: Vec<u8>,
+    pub lib_name: Vec<u8>,
+    pub lib_ver: Vec<u8>,
+    pub db: usize,
+    pub protocol: Protocol,
+    pub monitor: bool,
+    pub no_evict: bool,
+    pub no_touch: bool,
+}
+
+/// The shared side of a client.
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    pub info: Mutex<ClientInfo>,
+    /// Milliseconds since `created` at the last request (for `idle=`).
+    last_interaction: AtomicU64,
+    /// Command-table index of the last command, plus one (0 = none yet).
+    last_command: AtomicUsize,
+    /// Cancelled to close the connection (CLIENT KILL, output limits, shutdown).
+    pub kill: CancellationToken,
+    /// Frames pushed to the client from elsewhere: pub/sub messages, MONITOR lines.
+    pub outbox: Outbox,
+    /// Channel plus pattern subscriptions, mirrored from the owning connection.
+    subscriptions: AtomicUsize,
+}
+
+impl ClientHandle {
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> Self {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            info: Mutex::new(ClientInfo::default()),
+            last_interaction: AtomicU64::new(0),
+            last_command: AtomicUsize::new(0),
+            kill: CancellationToken::new(),
+            outbox: Outbox::default(),
+            subscriptions: AtomicUsize::new(0),
+        }
+    }
+
+    /// Notes activity now.
+    pub fn touch(&self) {
+        self.last_interaction
+            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Seconds since the last request.
+    pub fn idle_seconds(&self) -> u64 {
+        let now = self.created.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_interaction.load(Ordering::Relaxed)) / 1000
+    }
+
+    pub fn set_last_command(&self, index: usize) {
+        self.last_command.store(index + 1, Ordering::Relaxed);
+    }
+
+    pub fn subscriptions(&self) -> usize {
+        self.subscriptions.load(Ordering::Relaxed)
+    }
+
+    pub fn set_subscriptions(&self, count: usize) {
+        self.subscriptions.store(count, Ordering::Relaxed);
+    }
+
+    /// Command-table index of the last command run, if any.
+    pub fn last_command(&self) -> Option<usize> {
+        self.last_command.load(Ordering::Relaxed).checked_sub(1)
+    }
+}

@@ -1,0 +1,232 @@
+//! The per-client task: read, decode every complete request, execute each through the
+//! gate, and write all their replies in one go.
+//!
+//! One task per connection, and no task per command: a read fills the buffer, every
+//! complete request in it runs in order, and the replies (plus any frames pushed to
+//! the client meanwhile) leave in a single write. Pipelines therefore cost one read
+//! and one write per batch, not per command. Output is flushed early only when it
+//! passes [`FLUSH_THRESHOLD`], which bounds memory for long pipelines of big replies.
+//!
+//! After a protocol error the replies owed so far are written, then the error, then
+//! the write side is shut and the input drained briefly, so the client reads the
+//! reason instead of a reset.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::commands::gate::{Outcome, dispatch};
+use crate::protocol::decode::DecodeLimits;
+use crate::protocol::{ProtocolError, ReplyWriter, RequestDecoder};
+use crate::server::Server;
+use crate::server::client::{Client, ClientHandle};
+
+/// Initial read buffer size; reads ask for at least this much room.
+const READ_CHUNK: usize = 16 * 1024;
+/// Write out replies once this much is pending, even mid-batch.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// A read buffer that grew past this is released once empty.
+const SHRINK_ABOVE: usize = 1024 * 1024;
+/// How long to drain input after a protocol error before closing.
+const DRAIN_AFTER_ERROR: Duration = Duration::from_millis(500);
+
+/// Why a connection ended, for the log.
+enum Ending {
+    ClientClosed,
+    Quit,
+    Killed,
+    Shutdown,
+    Protocol(ProtocolError),
+    Attack,
+    QueryBufferLimit,
+    IdleTimeout,
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ending::ClientClosed => f.write_str("client closed the connection"),
+            Ending::Quit => f.write_str("closed after reply"),
+            Ending::Killed => f.write_str("killed"),
+            Ending::Shutdown => f.write_str("server shutting down"),
+            Ending::Protocol(error) => write!(f, "{error}"),
+            Ending::Attack => f.write_str("cross-protocol attack"),
+            Ending::QueryBufferLimit => f.write_str("query buffer limit reached"),
+            Ending::IdleTimeout => f.write_str("idle timeout"),
+            Ending::Io(error) => write!(f, "I/O error: {error}"),
+        }
+    }
+}
+
+/// Serves one client until it leaves, errs, is killed, or the server shuts down.
+pub async fn serve_client(server: Arc<Server>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
+    let mut client = Client::new(handle.clone(), !server.auth_required());
+    let ending = run(&server, &mut stream, &mut client).await;
+    match &ending {
+        Ending::ClientClosed | Ending::Quit | Ending::Shutdown => {
+            tracing::debug!(id = client.id, addr = %handle.addr, %ending, "client closed")
+        }
+        _ => tracing::info!(id = client.id, addr = %handle.addr, %ending, "closing client"),
+    }
+    server.remove_monitor(client.id);
+    server.clients.remove(&client.id);
+}
+
+async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> Ending {
+    let handle = client.handle.clone();
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut decoder = RequestDecoder::new();
+    loop {
+        // Execute every complete request already buffered.
+        let mut consumed = 0;
+        let mut ending = None;
+        let max_bulk_len = server.config.read().proto_max_bulk_len as usize;
+        loop {
+            let limits = DecodeLimits {
+                max_bulk_len,
+                unauthenticated: !client.authenticated,
+            };
+            match decoder.decode(&input[consumed..], &limits) {
+                Ok(Some(length)) => {
+                    let args = decoder.args(&input[consumed..]);
+                    let outcome = if args.is_empty() {
+                        Outcome::Continue
+                    } else {
+                        dispatch(server, client, &mut output, args)
+                    };
+                    consumed += length;
+                    match outcome {
+                        Outcome::Continue => {}
+                        Outcome::Close => {
+                            ending = Some(Ending::Quit);
+                            break;
+                        }
+                        Outcome::Abort => return Ending::Attack,
+                    }
+                    if output.len() >= FLUSH_THRESHOLD {
+                        if let Err(error) = write_out(server, stream, &mut output).await {
+                            return Ending::Io(error);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    log_protocol_error(client, &error, &input[consumed..]);
+                    ReplyWriter::new(&mut output, client.protocol).error(&error.reply_text());
+                    ending = Some(Ending::Protocol(error));
+                    break;
+                }
+            }
+        }
+        input.advance(consumed);
+        if consumed > 0 {
+            handle.touch();
+        }
+        handle.outbox.drain_into(&mut output);
+        if !output.is_empty() {
+            if let Err(error) = write_out(server, stream, &mut output).await {
+                return Ending::Io(error);
+            }
+        }
+        if let Some(ending) = ending {
+            if matches!(ending, Ending::Protocol(_)) {
+                drain_and_close(stream).await;
+            }
+            return ending;
+        }
+        if input.len() as u64 > server.config.read().client_query_buffer_limit {
+            tracing::warn!(
+                id = client.id,
+                "Closing client that reached max query buffer length"
+            );
+            return Ending::QueryBufferLimit;
+        }
+        // Make room for the next read: at least a chunk, or the rest of a large
+        // argument in one step.
+        if input.is_empty() && input.capacity() > SHRINK_ABOVE {
+            input = BytesMut::with_capacity(READ_CHUNK);
+        }
+        let wanted = decoder.bytes_wanted(input.len()).max(READ_CHUNK);
+        if input.capacity() - input.len() < wanted / 2 {
+            input.reserve(wanted);
+        }
+        let idle_limit = server.config.read().timeout;
+        let idle = async {
+            if idle_limit == 0 || client.subscriptions > 0 {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(Duration::from_secs(idle_limit)).await
+            }
+        };
+        // Every arm is cancel-safe: `read_buf` reads nothing if cancelled, and the
+        // token and notification futures can be dropped and recreated freely.
+        tokio::select! {
+            biased;
+            _ = handle.kill.cancelled() => return Ending::Killed,
+            _ = server.shutdown.cancelled() => return Ending::Shutdown,
+            _ = handle.outbox.ready() => {}
+            read = stream.read_buf(&mut input) => match read {
+                Ok(0) => return Ending::ClientClosed,
+                Ok(n) => {
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(error) => return Ending::Io(error),
+            },
+            _ = idle => return Ending::IdleTimeout,
+        }
+    }
+}
+
+async fn write_out(
+    server: &Server,
+    stream: &mut TcpStream,
+    output: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    stream.write_all(output).await?;
+    server
+        .stats
+        .net_output_bytes
+        .fetch_add(output.len() as u64, Ordering::Relaxed);
+    output.clear();
+    if output.capacity() > SHRINK_ABOVE {
+        output.shrink_to(READ_CHUNK);
+    }
+    Ok(())
+}
+
+/// Shuts the write side and reads until the peer closes (briefly), so a client that
+/// is still sending can read the error before the socket goes away.
+async fn drain_and_close(stream: &mut TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(DRAIN_AFTER_ERROR, async {
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Logs a protocol error with a sample of the offending bytes, non-printables masked.
+fn log_protocol_error(client: &Client, error: &ProtocolError, buffer: &[u8]) {
+    let sample: String = buffer
+        .iter()
+        .take(128)
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    tracing::info!(id = client.id, addr = %client.handle.addr, %error, sample = %sample, "Protocol error from client");
+}

@@ -1,0 +1,250 @@
+//! The server: shared state, listening, and the lifecycle from start to shutdown.
+//!
+//! * [`Server`] is the state every connection shares: configuration, keyspace,
+//!   client registry, statistics.
+//! * [`listener`] accepts connections (client cap, protected mode) and runs the
+//!   background tasks; [`connection`] is the per-client task; [`client`] the client's
+//!   state; [`outbox`] the bounded queue for pushed frames; [`stats`] the counters.
+//!
+//! Shutdown is a [`CancellationToken`]: cancelling it stops the accept loops, lets
+//! every connection finish the request it is running, closes the clients, and
+//! `serve` returns once every task has ended.
+
+pub mod client;
+pub mod connection;
+pub mod listener;
+pub mod outbox;
+pub mod stats;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::table::CommandTable;
+use crate::config::{Config, OutputLimit};
+use crate::protocol::Args;
+use crate::server::client::{Client, ClientHandle};
+use crate::server::stats::Stats;
+use crate::store::Keyspace;
+use crate::util::clock::now_us;
+
+pub use listener::{ServerHandle, bind, serve, start};
+
+/// The broker-server version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Redis version whose behaviour the server matches, reported where clients
+/// gate features on it (`HELLO`, `INFO redis_version`).
+pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+
+/// State shared by every connection.
+pub struct Server {
+    pub config: RwLock<Config>,
+    pub keyspace: Keyspace,
+    pub clients: DashMap<u64, Arc<ClientHandle>>,
+    pub stats: Stats,
+    pub started: Instant,
+    /// A random 40-hex-digit id for this run (`INFO run_id`).
+    pub run_id: String,
+    pub shutdown: CancellationToken,
+    /// The addresses actually listened on.
+    pub listening: Mutex<Vec<SocketAddr>>,
+    /// Unix seconds of the last successful save (`LASTSAVE`).
+    pub lastsave: AtomicU64,
+    next_client_id: AtomicU64,
+    /// Cached from `requirepass`, read on every command.
+    auth_required: AtomicBool,
+    loading: AtomicBool,
+    /// Clients parked on a blocking command (`INFO blocked_clients`).
+    pub blocked: AtomicUsize,
+    memory_peak: AtomicU64,
+    monitors: DashMap<u64, Arc<ClientHandle>>,
+    monitor_count: AtomicUsize,
+    last_security_warning: Mutex<Option<Instant>>,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Self {
+        let auth_required = config.auth_required();
+        Server {
+            keyspace: Keyspace::new(config.databases),
+            config: RwLock::new(config),
+            clients: DashMap::new(),
+            stats: Stats::new(CommandTable::get().len()),
+            started: Instant::now(),
+            run_id: random_hex(40),
+            shutdown: CancellationToken::new(),
+            listening: Mutex::new(Vec::new()),
+            lastsave: AtomicU64::new(now_us() / 1_000_000),
+            next_client_id: AtomicU64::new(1),
+            auth_required: AtomicBool::new(auth_required),
+            loading: AtomicBool::new(false),
+            blocked: AtomicUsize::new(0),
+            memory_peak: AtomicU64::new(0),
+            monitors: DashMap::new(),
+            monitor_count: AtomicUsize::new(0),
+            last_security_warning: Mutex::new(None),
+        }
+    }
+
+    pub fn next_client_id(&self) -> u64 {
+        self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn auth_required(&self) -> bool {
+        self.auth_required.load(Ordering::Relaxed)
+    }
+
+    /// Re-reads settings that hot paths cache, after `CONFIG SET`.
+    pub fn config_changed(&self) {
+        let config = self.config.read();
+        self.auth_required
+            .store(config.auth_required(), Ordering::Relaxed);
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(Ordering::Relaxed)
+    }
+
+    pub fn set_loading(&self, loading: bool) {
+        self.loading.store(loading, Ordering::Relaxed);
+    }
+
+    /// Checks a password against `requirepass`.
+    pub fn password_matches(&self, password: &[u8]) -> bool {
+        self.config
+            .read()
+            .requirepass
+            .as_deref()
+            .is_some_and(|expected| expected.as_bytes() == password)
+    }
+
+    /// Logs a cross-protocol attack, at most once a minute.
+    pub fn log_security_attack(&self, client: &Client) {
+        let mut last = self.last_security_warning.lock();
+        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            *last = Some(Instant::now());
+            tracing::warn!(
+                addr = %client.handle.addr,
+                "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to broker-server. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your server. Connection aborted."
+            );
+        }
+    }
+
+    /// Starts feeding every executed command to `handle` (MONITOR).
+    pub fn add_monitor(&self, handle: Arc<ClientHandle>) {
+        handle.info.lock().monitor = true;
+        if self.monitors.insert(handle.id, handle).is_none() {
+            self.monitor_count.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn remove_monitor(&self, id: u64) {
+        if self.monitors.remove(&id).is_some() {
+            self.monitor_count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn monitors_active(&self) -> bool {
+        self.monitor_count.load(Ordering::Relaxed) > 0
+    }
+
+    /// Sends a MONITOR line for a command `client` ran.
+    pub fn feed_monitors(&self, client: &Client, args: &Args<'_>) {
+        let origin = format!("{} {}", client.db, client.handle.addr);
+        self.feed_monitors_from(&origin, args);
+    }
+
+    /// Sends a MONITOR line; `origin` is `<db> <addr>` or `<db> lua`.
+    pub fn feed_monitors_from(&self, origin: &str, args: &Args<'_>) {
+        let micros = now_us();
+        let mut line = format!(
+            "+{}.{:06} [{origin}]",
+            micros / 1_000_000,
+            micros % 1_000_000
+        )
+        .into_bytes();
+        for arg in args.iter() {
+            line.extend_from_slice(b" \"");
+            for &byte in arg {
+                match byte {
+                    b'\\' => line.extend_from_slice(b"\\\\"),
+                    b'"' => line.extend_from_slice(b"\\\""),
+                    b'\n' => line.extend_from_slice(b"\\n"),
+                    b'\r' => line.extend_from_slice(b"\\r"),
+                    b'\t' => line.extend_from_slice(b"\\t"),
+                    0x07 => line.extend_from_slice(b"\\a"),
+                    0x08 => line.extend_from_slice(b"\\b"),
+                    0x20..=0x7e => line.push(byte),
+                    _ => line.extend_from_slice(format!("\\x{byte:02x}").as_bytes()),
+                }
+            }
+            line.push(b'"');
+        }
+        line.extend_from_slice(b"\r\n");
+        let frame = Bytes::from(line);
+        for monitor in self.monitors.iter() {
+            self.push_to(
+                monitor.value(),
+                frame.clone(),
+                OutputLimit {
+                    hard: 0,
+                    soft: 0,
+                    soft_seconds: 0,
+                },
+            );
+        }
+    }
+
+    /// Pushes a frame to a client, closing it if its output limit is exceeded.
+    pub fn push_to(&self, client: &ClientHandle, frame: Bytes, limit: OutputLimit) {
+        if let Err(overflow) = client.outbox.push(frame, limit) {
+            let name = String::from_utf8_lossy(&client.info.lock().name).into_owned();
+            tracing::warn!(
+                id = client.id,
+                addr = %client.addr,
+                name = %name,
+                ?overflow,
+                "Client scheduled to be closed ASAP for overcoming of output buffer limits."
+            );
+            client.kill.cancel();
+        }
+    }
+
+    pub fn blocked_clients(&self) -> usize {
+        self.blocked.load(Ordering::Relaxed)
+    }
+
+    /// Records a memory reading and returns the peak so far.
+    pub fn note_memory_peak(&self, used: u64) -> u64 {
+        self.memory_peak
+            .fetch_max(used, Ordering::Relaxed)
+            .max(used)
+    }
+
+    /// Server uptime.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// `len` random lower-case hex digits, from the OS's randomness via the std hasher
+/// seed (no extra crate needed for an id).
+pub fn random_hex(len: usize) -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let mut out = String::with_capacity(len);
+    let state = RandomState::new();
+    let mut counter = 0u64;
+    while out.len() < len {
+        let word = state.hash_one((counter, now_us()));
+        out.push_str(&format!("{word:016x}"));
+        counter += 1;
+    }
+    out.truncate(len);
+    out
+}

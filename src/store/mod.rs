@@ -1,0 +1,198 @@
+//! The keyspace: every database's keys and values, split into locked shards.
+//!
+//! # Why shards, and how atomicity works
+//! Keys are spread over [`SHARD_COUNT`] shards by a hash of the key bytes (the same key
+//! lands in the same shard in every database, so `MOVE` and `SWAPDB` stay simple).
+//! Each shard is one mutex around its databases' maps, so clients working on different
+//! keys run in parallel on different cores.
+//!
+//! A command never locks anything itself. The command gate computes which shards the
+//! command's declared keys fall in and locks them in ascending index order, which
+//! cannot deadlock; commands that touch keys they cannot declare up front (`KEYS`,
+//! `FLUSHDB`, scripts) lock every shard. `MULTI`/`EXEC` locks the union of its queued
+//! commands' shards for the whole transaction, so no other client ever sees half of
+//! one. Critical sections are synchronous: no guard is ever held across an `.await`.
+//!
+//! Everything in this module is socket-free and unit-tested; operations return
+//! [`StoreError`], which the command layer maps to Redis's wire text.
+
+pub mod db;
+pub mod expire;
+pub mod packed_list;
+pub mod sorted_set;
+pub mod strings;
+pub mod value;
+
+use std::hash::BuildHasher;
+
+use parking_lot::{Mutex, MutexGuard};
+
+pub use db::{Db, DbView, Entry};
+pub use value::{Value, ValueType};
+
+/// Number of shards. A power of two, at most 64 so a shard set fits in a `u64` mask.
+pub const SHARD_COUNT: usize = 64;
+
+/// Errors of store operations; the command layer maps each to Redis's wire text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreError {
+    WrongType,
+    NotInteger,
+    NotFloat,
+    Overflow,
+    NanOrInfinity,
+    IndexOutOfRange,
+    NoSuchKey,
+    StringTooLong,
+    HashValueNotInteger,
+    HashValueNotFloat,
+}
+
+/// Counters kept per shard under its lock, so hot paths never touch shared atomics;
+/// `INFO` sums them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ShardStats {
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+}
+
+/// One shard: a slice of every database, plus what must change atomically with it.
+pub struct Shard {
+    pub dbs: Box<[Db]>,
+    pub stats: ShardStats,
+}
+
+impl Shard {
+    fn new(databases: usize) -> Self {
+        Shard {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            stats: ShardStats::default(),
+        }
+    }
+}
+
+/// All databases, sharded.
+pub struct Keyspace {
+    shards: Box<[Mutex<Shard>]>,
+    /// Chooses a key's shard. Seeded differently from the maps' own hasher, whose top
+    /// bits must not be constant within a shard.
+    shard_hasher: foldhash::fast::FixedState,
+    databases: usize,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Self {
+        Keyspace {
+            shards: (0..SHARD_COUNT)
+                .map(|_| Mutex::new(Shard::new(databases)))
+                .collect(),
+            shard_hasher: foldhash::fast::FixedState::with_seed(0x5eed_b40c_e55e_0001),
+            databases,
+        }
+    }
+
+    /// Number of databases (`databases` setting).
+    pub fn databases(&self) -> usize {
+        self.databases
+    }
+
+    /// The shard a key lives in.
+    #[inline]
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        (self.shard_hasher.hash_one(key) >> (64 - SHARD_COUNT.trailing_zeros())) as usize
+    }
+
+    /// The shard mask covering `keys`.
+    pub fn mask_of<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> u64 {
+        keys.into_iter()
+            .fold(0, |mask, key| mask | 1 << self.shard_of(key))
+    }
+
+    /// Locks the shards in `mask`, in ascending order.
+    pub fn lock(&self, mask: u64) -> Locked<'_> {
+        let mut locked = Locked {
+            keyspace: self,
+            guards: std::array::from_fn(|_| None),
+            mask,
+        };
+        let mut rest = mask;
+        while rest != 0 {
+            let index = rest.trailing_zeros() as usize;
+            locked.guards[index] = Some(self.shards[index].lock());
+            rest &= rest - 1;
+        }
+        locked
+    }
+
+    /// Locks every shard.
+    pub fn lock_all(&self) -> Locked<'_> {
+        self.lock(ALL_SHARDS)
+    }
+
+    /// Runs `f` on each shard in turn, one lock at a time (background sweeps, INFO).
+    pub fn for_each_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
+        for (index, shard) in self.shards.iter().enumerate() {
+            f(index, &mut shard.lock());
+        }
+    }
+}
+
+/// A mask with every shard set.
+pub const ALL_SHARDS: u64 = if SHARD_COUNT == 64 {
+    u64::MAX
+} else {
+    (1u64 << SHARD_COUNT) - 1
+};
+
+/// A set of locked shards: what a command may touch while it runs.
+pub struct Locked<'a> {
+    keyspace: &'a Keyspace,
+    guards: [Option<MutexGuard<'a, Shard>>; SHARD_COUNT],
+    mask: u64,
+}
+
+impl<'a> Locked<'a> {
+    pub fn keyspace(&self) -> &'a Keyspace {
+        self.keyspace
+    }
+
+    /// Whether every shard is held.
+    pub fn holds_all(&self) -> bool {
+        self.mask == ALL_SHARDS
+    }
+
+    /// Whether the shard of `key` is held.
+    pub fn holds(&self, key: &[u8]) -> bool {
+        self.mask & (1 << self.keyspace.shard_of(key)) != 0
+    }
+
+    /// The shard holding `key`.
+    ///
+    /// # Panics
+    /// If the gate did not lock that shard: a command touched a key it did not declare.
+    pub fn shard_for(&mut self, key: &[u8]) -> &mut Shard {
+        let index = self.keyspace.shard_of(key);
+        self.shard(index)
+    }
+
+    /// A held shard by index.
+    pub fn shard(&mut self, index: usize) -> &mut Shard {
+        self.guards[index]
+            .as_deref_mut()
+            .expect("command touched a key outside the shards it declared")
+    }
+
+    /// Every held shard, in index order.
+    pub fn shards(&mut self) -> impl Iterator<Item = (usize, &mut Shard)> {
+        self.guards
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, guard)| guard.as_deref_mut().map(|shard| (index, shard)))
+    }
+
+    /// A view of database `db` at time `now_ms` (Unix milliseconds).
+    pub fn db(&mut self, db: usize, now_ms: u64) -> DbView<'_, 'a> {
+        DbView::new(self, db, now_ms)
+    }
+}

@@ -1,0 +1,203 @@
+//! String operations on a database view: socket-free, returning typed errors.
+
+use crate::store::{DbView, StoreError, Value, ValueType};
+use crate::util::numbers::{format_incr_float, parse_i64, parse_long_double};
+
+/// What a write does to the key's deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Remove any deadline (plain SET).
+    Clear,
+    /// Keep the current deadline (KEEPTTL, APPEND, INCR...).
+    Keep,
+    /// Set this deadline, in Unix milliseconds.
+    At(u64),
+}
+
+impl DbView<'_, '_> {
+    /// The string under `key`.
+    pub fn get_string(&mut self, key: &[u8]) -> Result<Option<&[u8]>, StoreError> {
+        match self.typed(key, ValueType::String)? {
+            Some(Value::Str(bytes)) => Ok(Some(bytes)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Stores a string, with the given effect on the deadline.
+    pub fn set_string(&mut self, key: &[u8], value: &[u8], expiry: Expiry) {
+        let expire_at = match expiry {
+            Expiry::Clear => 0,
+            Expiry::At(at) => at,
+            Expiry::Keep => self.get_mut(key).and_then(|e| e.expire_at()).unwrap_or(0),
+        };
+        self.insert(key, Value::Str(value.into()), expire_at);
+    }
+
+    /// Adds `delta` to the integer stored at `key` (0 when missing), keeping its TTL.
+    pub fn incr_by(&mut self, key: &[u8], delta: i64) -> Result<i64, StoreError> {
+        let current = match self.get_string(key)? {
+            Some(text) => parse_i64(text).ok_or(StoreError::NotInteger)?,
+            None => 0,
+        };
+        let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
+        let mut digits = itoa::Buffer::new();
+        self.set_string(key, digits.format(next).as_bytes(), Expiry::Keep);
+        Ok(next)
+    }
+
+    /// Adds a float to the number at `key`, keeping its TTL.
+    ///
+    /// # Returns
+    /// The stored text of the result.
+    pub fn incr_by_float(&mut self, key: &[u8], delta: f64) -> Result<Vec<u8>, StoreError> {
+        let current = match self.get_string(key)? {
+            Some(text) => parse_long_double(text).ok_or(StoreError::NotFloat)?,
+            None => 0.0,
+        };
+        let next = current + delta;
+        if !next.is_finite() {
+            return Err(StoreError::NanOrInfinity);
+        }
+        let mut text = Vec::new();
+        format_incr_float(next, &mut text);
+        self.set_string(key, &text, Expiry::Keep);
+        Ok(text)
+    }
+
+    /// Appends to the string at `key` (creating it).
+    ///
+    /// # Returns
+    /// The new length.
+    pub fn append(&mut self, key: &[u8], tail: &[u8], max_len: u64) -> Result<usize, StoreError> {
+        let mut value = self
+            .get_string(key)?
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        if (value.len() + tail.len()) as u64 > max_len {
+            return Err(StoreError::StringTooLong);
+        }
+        value.extend_from_slice(tail);
+        let length = value.len();
+        self.set_string(key, &value, Expiry::Keep);
+        Ok(length)
+    }
+
+    /// Overwrites part of the string at `key`, zero-padding as needed.
+    ///
+    /// # Returns
+    /// The new length.
+    pub fn set_range(
+        &mut self,
+        key: &[u8],
+        offset: usize,
+        data: &[u8],
+        max_len: u64,
+    ) -> Result<usize, StoreError> {
+        let current = self.get_string(key)?.map(<[u8]>::to_vec);
+        let Some(mut value) = current.or_else(|| (!data.is_empty()).then(Vec::new)) else {
+            return Ok(0);
+        };
+        if data.is_empty() {
+            return Ok(value.len());
+        }
+        if (offset + data.len()) as u64 > max_len {
+            return Err(StoreError::StringTooLong);
+        }
+        if value.len() < offset + data.len() {
+            value.resize(offset + data.len(), 0);
+        }
+        value[offset..offset + data.len()].copy_from_slice(data);
+        let length = value.len();
+        self.set_string(key, &value, Expiry::Keep);
+        Ok(length)
+    }
+}
+
+/// The byte range GETRANGE returns for `start..=end` (Redis's clamping rules).
+pub fn substring(value: &[u8], start: i64, end: i64) -> &[u8] {
+    let len = value.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return b"";
+    }
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let mut end = if end < 0 { (len + end).max(0) } else { end };
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return b"";
+    }
+    &value[start as usize..=end as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Keyspace;
+
+    #[test]
+    fn incr_keeps_ttl_and_checks_overflow() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        db.set_string(b"n", b"41", Expiry::At(5000));
+        assert_eq!(db.incr_by(b"n", 1), Ok(42));
+        assert_eq!(db.get_mut(b"n").unwrap().expire_at(), Some(5000));
+        db.set_string(b"max", i64::MAX.to_string().as_bytes(), Expiry::Clear);
+        assert_eq!(db.incr_by(b"max", 1), Err(StoreError::Overflow));
+        db.set_string(b"text", b"abc", Expiry::Clear);
+        assert_eq!(db.incr_by(b"text", 1), Err(StoreError::NotInteger));
+    }
+
+    #[test]
+    fn incr_by_float_formats_like_redis() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        db.set_string(b"f", b"10.5", Expiry::Clear);
+        assert_eq!(db.incr_by_float(b"f", 0.1).unwrap(), b"10.6");
+        assert_eq!(db.incr_by_float(b"g", 3e3).unwrap(), b"3000");
+        assert_eq!(
+            db.incr_by_float(b"f", f64::INFINITY),
+            Err(StoreError::NanOrInfinity)
+        );
+    }
+
+    #[test]
+    fn set_range_pads_and_skips_empty_writes() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        assert_eq!(db.set_range(b"k", 3, b"", 100), Ok(0));
+        assert!(!db.exists(b"k"));
+        assert_eq!(db.set_range(b"k", 2, b"ab", 100), Ok(4));
+        assert_eq!(db.get_string(b"k").unwrap().unwrap(), b"\0\0ab");
+        assert_eq!(
+            db.set_range(b"k", 99, b"xy", 100),
+            Err(StoreError::StringTooLong)
+        );
+    }
+
+    #[test]
+    fn substring_clamps_like_getrange() {
+        assert_eq!(substring(b"Hello World", 0, 3), b"Hell");
+        assert_eq!(substring(b"Hello World", -3, -1), b"rld");
+        assert_eq!(substring(b"Hello World", 0, -100), b"H");
+        assert_eq!(substring(b"Hello World", 5, 1000), b" World");
+        assert_eq!(substring(b"Hello World", -1, -5), b"");
+        assert_eq!(substring(b"", 0, -1), b"");
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        db.insert(b"l", Value::List(Box::default()), 0);
+        assert_eq!(db.get_string(b"l").unwrap_err(), StoreError::WrongType);
+    }
+}

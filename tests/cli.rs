@@ -1,0 +1,188 @@
+//! The binary: command line, config file, start-up log line, signals.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::RawClient;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_broker-server");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(BINARY).args(args).output().expect("runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A server process on a free port; killed when dropped.
+struct Process {
+    child: Child,
+    port: u16,
+    log: Vec<String>,
+}
+
+impl Process {
+    /// Starts the binary with `--port 0` and reads the port from its ready line.
+    fn start(args: &[&str]) -> Process {
+        // Like redis-server, a config file must come first.
+        let mut child = Command::new(BINARY)
+            .args(args)
+            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut log = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            assert!(Instant::now() < deadline, "no ready line");
+            let line = lines.next().expect("log line").expect("utf-8");
+            log.push(line.clone());
+            if line.contains("Ready to accept connections") {
+                let address = line.rsplit("127.0.0.1:").next().unwrap();
+                let digits: String = address.chars().take_while(char::is_ascii_digit).collect();
+                break digits.parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Process { child, port, log }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--port") && out.contains("--requirepass"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")), "{out}");
+}
+
+#[test]
+fn unknown_options_and_bad_values_fail_with_one_line() {
+    let (code, _, err) = run(&["--no-such-option", "1"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--no-such-option"), "{err}");
+    let (code, _, err) = run(&["--port", "seventy"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("port") && err.contains("seventy"), "{err}");
+    let (code, _, err) = run(&["/no/such/file.conf"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/no/such/file.conf"), "{err}");
+}
+
+#[test]
+fn config_file_then_command_line_overrides() {
+    let dir = std::env::temp_dir().join(format!("broker-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("test.conf");
+    std::fs::write(&file, "databases 4\nmaxclients 77\n").unwrap();
+    let process = Process::start(&[file.to_str().unwrap(), "--maxclients", "88"]);
+    let start_line = process.log.iter().find(|l| l.contains("starting")).unwrap();
+    assert!(
+        start_line.contains(env!("CARGO_PKG_VERSION")),
+        "{start_line}"
+    );
+    assert!(start_line.contains("pid="), "{start_line}");
+    assert!(start_line.contains("test.conf"), "{start_line}");
+    let mut client = RawClient::tcp(format!("127.0.0.1:{}", process.port).parse().unwrap());
+    assert_eq!(
+        client.call_raw(&[b"CONFIG", b"GET", b"databases"]),
+        b"*2\r\n$9\r\ndatabases\r\n$1\r\n4\r\n"
+    );
+    assert_eq!(
+        client.call_raw(&[b"CONFIG", b"GET", b"maxclients"]),
+        b"*2\r\n$10\r\nmaxclients\r\n$2\r\n88\r\n"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn redis_style_options_are_accepted() {
+    let process = Process::start(&[
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--list-max-listpack-size",
+        "128",
+    ]);
+    let mut client = RawClient::tcp(format!("127.0.0.1:{}", process.port).parse().unwrap());
+    assert_eq!(client.call_raw(&[b"PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    for signal in ["TERM", "INT"] {
+        let mut process = Process::start(&[]);
+        let mut client = RawClient::tcp(format!("127.0.0.1:{}", process.port).parse().unwrap());
+        assert_eq!(client.call_raw(&[b"SET", b"k", b"v"]), b"+OK\r\n");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &process.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let code = loop {
+            if let Some(status) = process.child.try_wait().unwrap() {
+                break status.code();
+            }
+            assert!(Instant::now() < deadline, "did not exit after SIG{signal}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(code, Some(0), "SIG{signal}");
+        assert!(client.read_until_closed().is_empty());
+    }
+}
+
+#[test]
+fn the_sample_config_documents_every_option() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/broker-server.conf"
+    ))
+    .unwrap();
+    for spec in broker_server::config::OPTIONS {
+        let documented = text
+            .lines()
+            .any(|line| line.trim_start_matches("# ").split_whitespace().next() == Some(spec.name));
+        assert!(
+            documented,
+            "config/broker-server.conf does not document '{}'",
+            spec.name
+        );
+    }
+    let mut config = broker_server::config::Config::default();
+    let uncommented: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| {
+            let name = l.split_whitespace().next().unwrap_or("");
+            broker_server::config::find_option(name).is_some()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    broker_server::config::file::apply_text(&mut config, &uncommented, "sample")
+        .expect("every documented default parses");
+}

@@ -1,0 +1,358 @@
+//! Shared test support: a real server on 127.0.0.1:0, a raw RESP client, and the
+//! Redis oracle used by the differential tests.
+//!
+//! Every wait is bounded: sockets carry read timeouts, and helpers that wait for a
+//! condition poll a reply (never a sleep standing in for synchronisation) until a
+//! deadline, then fail the test.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use broker_server::config::Config;
+use broker_server::protocol::Reply;
+use broker_server::protocol::parse::parse_reply;
+use broker_server::server::{ServerHandle, start};
+
+/// How long any single reply may take before the test fails.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A broker-server running in this process on its own runtime.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    handle: Option<ServerHandle>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl TestServer {
+    /// Starts a server with default settings on a free loopback port.
+    pub fn start() -> TestServer {
+        TestServer::with_config(|_| {})
+    }
+
+    /// Starts a server after `adjust` has changed the default configuration.
+    pub fn with_config(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config {
+            port: 0,
+            bind: vec!["127.0.0.1".into()],
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let handle = runtime.block_on(start(config)).expect("server starts");
+        TestServer {
+            addr: handle.addr,
+            handle: Some(handle),
+            runtime: Some(runtime),
+        }
+    }
+
+    /// A raw client connected to this server.
+    pub fn raw(&self) -> RawClient {
+        RawClient::tcp(self.addr)
+    }
+
+    /// A `redis` crate connection, in RESP2 or RESP3.
+    pub fn client(&self, resp3: bool) -> redis::Connection {
+        let url = format!(
+            "redis://{}/{}",
+            self.addr,
+            if resp3 { "?protocol=resp3" } else { "" }
+        );
+        let client = redis::Client::open(url).expect("client url");
+        let connection = client
+            .get_connection_with_timeout(REPLY_TIMEOUT)
+            .expect("connect");
+        connection
+            .set_read_timeout(Some(REPLY_TIMEOUT))
+            .expect("timeout");
+        connection
+    }
+
+    /// The server's shared state.
+    pub fn state(&self) -> &broker_server::server::Server {
+        &self.handle.as_ref().expect("running").server
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let (Some(handle), Some(runtime)) = (self.handle.take(), self.runtime.take()) {
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(15), handle.shutdown()).await;
+            });
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+/// Anything a raw client can talk over.
+pub trait Transport: Read + Write + Send {}
+impl Transport for TcpStream {}
+impl Transport for UnixStream {}
+
+/// A client that sends raw bytes and reads raw replies.
+pub struct RawClient {
+    stream: Box<dyn Transport>,
+    buffer: Vec<u8>,
+}
+
+impl RawClient {
+    pub fn tcp(addr: SocketAddr) -> RawClient {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        RawClient {
+            stream: Box::new(stream),
+            buffer: Vec::new(),
+        }
+    }
+
+    pub fn unix(path: &PathBuf) -> RawClient {
+        let stream = UnixStream::connect(path).expect("connect to unix socket");
+        stream.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+        RawClient {
+            stream: Box::new(stream),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Sends bytes as they are.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Sends a command as a multibulk request.
+    pub fn send_command(&mut self, args: &[&[u8]]) {
+        self.send(&encode_command(args));
+    }
+
+    /// Reads one reply and returns its exact bytes.
+    pub fn read_raw(&mut self) -> Vec<u8> {
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        loop {
+            if let Some((_, used)) = parse_reply(&self.buffer) {
+                return self.buffer.drain(..used).collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no complete reply within the timeout; have {:?}",
+                String::from_utf8_lossy(&self.buffer)
+            );
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => panic!(
+                    "connection closed while waiting for a reply; have {:?}",
+                    String::from_utf8_lossy(&self.buffer)
+                ),
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("read failed while waiting for a reply: {e}"),
+            }
+        }
+    }
+
+    /// Reads one reply, parsed.
+    pub fn read_reply(&mut self) -> Reply {
+        let raw = self.read_raw();
+        parse_reply(&raw).expect("complete").0
+    }
+
+    /// Sends a command and returns the exact bytes of its reply.
+    pub fn call_raw(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send_command(args);
+        self.read_raw()
+    }
+
+    /// Sends a command given as words and returns its parsed reply.
+    pub fn call(&mut self, words: &[&str]) -> Reply {
+        let args: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+        self.send_command(&args);
+        self.read_reply()
+    }
+
+    /// Reads until the peer closes; returns everything received.
+    pub fn read_until_closed(&mut self) -> Vec<u8> {
+        let mut received = std::mem::take(&mut self.buffer);
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "connection not closed within the timeout"
+            );
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return received,
+                Ok(n) => received.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return received,
+                Err(e) => panic!("read failed while waiting for close: {e}"),
+            }
+        }
+    }
+
+    /// Asserts that nothing arrives for a short while and the connection stays open:
+    /// the answer to a PING sent afterwards must be the next thing received.
+    pub fn assert_open_and_idle(&mut self) {
+        self.send(b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(self.read_raw(), b"+PONG\r\n");
+    }
+}
+
+/// Encodes a command as a multibulk request.
+pub fn encode_command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// A bulk-string reply.
+pub fn bulk(text: &str) -> Reply {
+    Reply::bulk(text.as_bytes())
+}
+
+/// A Debian redis-server started for comparison, on a private unix socket.
+pub struct Oracle {
+    child: Child,
+    pub socket: PathBuf,
+    dir: PathBuf,
+}
+
+impl Oracle {
+    /// Starts redis-server with persistence off; `extra` adds config arguments.
+    pub fn start(extra: &[&str]) -> Oracle {
+        let dir = std::env::temp_dir().join(format!(
+            "broker-oracle-{}-{}",
+            std::process::id(),
+            broker_server::server::random_hex(8)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("redis.sock");
+        let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let child = Command::new(&binary)
+            .args(["--port", "0", "--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--unixsocket")
+            .arg(&socket)
+            .arg("--dir")
+            .arg(&dir)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("the differential tests need Debian's redis-server ({binary}: {e}); run ./scripts/test.sh, which installs it")
+            });
+        let oracle = Oracle { child, socket, dir };
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        while UnixStream::connect(&oracle.socket).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        oracle
+    }
+
+    pub fn raw(&self) -> RawClient {
+        RawClient::unix(&self.socket)
+    }
+}
+
+impl Drop for Oracle {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One connection to the oracle and one to broker-server, driven in lockstep.
+pub struct Differential {
+    pub redis: RawClient,
+    pub ours: RawClient,
+}
+
+impl Differential {
+    pub fn new(oracle: &Oracle, server: &TestServer) -> Differential {
+        Differential {
+            redis: oracle.raw(),
+            ours: server.raw(),
+        }
+    }
+
+    /// Sends one command to both and asserts the replies are identical bytes.
+    pub fn check(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        let expected = self.redis.call_raw(args);
+        let actual = self.ours.call_raw(args);
+        assert_eq!(
+            String::from_utf8_lossy(&actual),
+            String::from_utf8_lossy(&expected),
+            "reply differs from redis-server for {:?}",
+            args.iter()
+                .map(|a| String::from_utf8_lossy(a))
+                .collect::<Vec<_>>()
+        );
+        actual
+    }
+
+    /// Runs a script of commands, one per line, words split on spaces (use
+    /// `check` for arguments containing spaces or binary bytes).
+    pub fn script(&mut self, text: &str) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let words: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
+            self.check(&words);
+        }
+    }
+
+    /// Sends the same command to both and returns both replies without comparing
+    /// (for replies whose order differs, such as KEYS).
+    pub fn both(&mut self, args: &[&[u8]]) -> (Reply, Reply) {
+        let expected = self.redis.call_raw(args);
+        let actual = self.ours.call_raw(args);
+        (
+            parse_reply(&expected).unwrap().0,
+            parse_reply(&actual).unwrap().0,
+        )
+    }
+}
+
+/// Sorts the elements of an array reply (for order-free comparisons).
+pub fn sorted(reply: Reply) -> Reply {
+    match reply {
+        Reply::Array(mut items) | Reply::Set(mut items) => {
+            items.sort_by_key(|item| format!("{item:?}"));
+            Reply::Array(items)
+        }
+        other => other,
+    }
+}
+
+/// Polls `INFO` until `field` reads `value`, failing after the reply timeout.
+pub fn wait_for_info(client: &mut RawClient, field: &str, value: &str) {
+    let deadline = Instant::now() + REPLY_TIMEOUT;
+    let wanted = format!("{field}:{value}");
+    loop {
+        let text = match client.call(&["INFO"]) {
+            Reply::Bulk(b) | Reply::Verbatim(_, b) => String::from_utf8_lossy(&b).into_owned(),
+            other => panic!("INFO answered {other:?}"),
+        };
+        if text.lines().any(|line| line.trim() == wanted) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "INFO never showed {wanted}");
+        std::thread::yield_now();
+    }
+}

@@ -17,6 +17,16 @@ pub enum Flow {
     Close,
 }
 
+/// What a command leaves to be done once its locks are released. `EXEC` and scripts
+/// collect the effects of every command they run and apply them once, at the end,
+/// so that blocked clients are served only after the whole transaction or script.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// `(db, key)` of lists and sorted sets that received elements: clients blocked on
+    /// them may now be served.
+    pub ready_keys: Vec<(usize, Vec<u8>)>,
+}
+
 /// Everything a handler may use.
 pub struct Ctx<'c, 'a> {
     pub server: &'a Server,
@@ -29,6 +39,7 @@ pub struct Ctx<'c, 'a> {
     pub now_ms: u64,
     pub spec: &'static CommandSpec,
     pub flow: Flow,
+    pub effects: &'c mut Effects,
 }
 
 impl<'c, 'a> Ctx<'c, 'a> {
@@ -46,6 +57,19 @@ impl<'c, 'a> Ctx<'c, 'a> {
             .as_mut()
             .expect("the gate locks shards for commands with keys");
         (locked.db(db, now), &mut self.out)
+    }
+
+    /// Notes that `key` in the selected database received elements.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        let db = self.client.db;
+        if !self
+            .effects
+            .ready_keys
+            .iter()
+            .any(|(d, k)| *d == db && k == key)
+        {
+            self.effects.ready_keys.push((db, key.to_vec()));
+        }
     }
 
     /// The locked shards.

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use crate::commands::table::CommandTable;
-use crate::commands::{CommandError, CommandSpec, Ctx, Flow, flags};
+use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
@@ -166,7 +166,17 @@ pub fn execute(
 ) -> Flow {
     let started = Instant::now();
     let store = lock_for(server, spec, &args);
-    let (flow, failed) = run_handler(server, client, out, spec, args, store, now_ms());
+    let mut effects = Effects::default();
+    let (flow, failed) = run_handler(
+        server,
+        client,
+        out,
+        spec,
+        args,
+        store,
+        now_ms(),
+        &mut effects,
+    );
     let index = CommandTable::get().index(spec);
     server
         .stats
@@ -179,10 +189,12 @@ pub fn execute(
     flow
 }
 
-/// Calls a handler with an already-locked store (EXEC and scripts reuse their locks).
+/// Calls a handler with an already-locked store (EXEC and scripts reuse their locks),
+/// adding what it leaves to do to `effects`.
 ///
 /// # Returns
 /// The handler's flow, and whether it failed.
+#[allow(clippy::too_many_arguments)]
 pub fn run_handler<'a>(
     server: &'a Server,
     client: &mut Client,
@@ -191,6 +203,7 @@ pub fn run_handler<'a>(
     args: Args<'_>,
     store: Option<Locked<'a>>,
     now_ms: u64,
+    effects: &mut Effects,
 ) -> (Flow, bool) {
     let protocol = client.protocol;
     let mut ctx = Ctx {
@@ -201,6 +214,7 @@ pub fn run_handler<'a>(
         now_ms,
         spec,
         flow: Flow::Continue,
+        effects,
     };
     let result = (spec.handler)(&mut ctx, args);
     let failed = match result {

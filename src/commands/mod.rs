@@ -18,7 +18,7 @@ pub mod server;
 pub mod strings;
 pub mod table;
 
-pub use context::{Ctx, Flow};
+pub use context::{Ctx, Effects, Flow};
 pub use error::CommandError;
 
 use crate::protocol::Args;

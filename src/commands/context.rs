@@ -40,6 +40,9 @@ pub struct Ctx<'c, 'a> {
     pub spec: &'static CommandSpec,
     pub flow: Flow,
     pub effects: &'c mut Effects,
+    /// True while running inside `EXEC` or a script: blocking commands must answer at
+    /// once instead of waiting.
+    pub nested: bool,
 }
 
 impl<'c, 'a> Ctx<'c, 'a> {

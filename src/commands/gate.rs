@@ -215,6 +215,7 @@ pub fn run_handler<'a>(
         spec,
         flow: Flow::Continue,
         effects,
+        nested: false,
     };
     let result = (spec.handler)(&mut ctx, args);
     let failed = match result {

@@ -240,7 +240,7 @@ impl<'l, 'a> DbView<'l, 'a> {
     /// A live entry for reading; counts a keyspace hit or miss as Redis does.
     pub fn read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let (db, now) = (self.db, self.now_ms);
-        let Shard { dbs, stats } = self.locked.shard_for(key);
+        let Shard { dbs, stats, .. } = self.locked.shard_for(key);
         let found = dbs[db].lookup(key, now, stats);
         match found {
             Some(_) => stats.keyspace_hits += 1,

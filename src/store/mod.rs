@@ -18,10 +18,12 @@
 
 pub mod db;
 pub mod expire;
+pub mod lists;
 pub mod packed_list;
 pub mod sorted_set;
 pub mod strings;
 pub mod value;
+pub mod waiters;
 
 use std::hash::BuildHasher;
 
@@ -61,6 +63,9 @@ pub struct ShardStats {
 pub struct Shard {
     pub dbs: Box<[Db]>,
     pub stats: ShardStats,
+    /// Clients blocked on this shard's keys, kept under the same lock as the keys so
+    /// that blocking and serving are atomic with the emptiness check.
+    pub waiters: waiters::ShardWaiters,
 }
 
 impl Shard {
@@ -68,6 +73,7 @@ impl Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             stats: ShardStats::default(),
+            waiters: waiters::ShardWaiters::new(databases),
         }
     }
 }

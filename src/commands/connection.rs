@@ -1,5 +1,6 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, SELECT, HELLO, AUTH and CLIENT.
 
+use crate::commands::blocking;
 use crate::commands::flags::*;
 use crate::commands::table::CommandTable;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler};
@@ -131,6 +132,18 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "2.4.0",
         "Terminates open connections.",
+    ),
+    CommandSpec::new(
+        "unblock",
+        -3,
+        CLIENT_FLAGS,
+        NOKEYS,
+        blocking::client_unblock,
+    )
+    .doc(
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
     ),
     CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NOKEYS, client_reply).doc(
         "connection",
@@ -383,6 +396,9 @@ pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
     }
     if in_multi.is_some() {
         flags.push('x');
+    }
+    if handle.blocked_on.lock().is_some() {
+        flags.push('b');
     }
     if info.no_evict {
         flags.push('e');
@@ -637,6 +653,7 @@ fn client_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
             "REPLY (ON|OFF|SKIP) -- Control the replies sent to the current connection.",
             "SETNAME <name> -- Assign the name <name> to the current connection.",
             "SETINFO <LIB-NAME|LIB-VER> <value> -- Record the client library name or version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR] -- Unblock the specified blocked client.",
             "NO-EVICT (ON|OFF) -- Protect the current client connection from eviction.",
             "NO-TOUCH (ON|OFF) -- Do not touch the LRU/LFU of the keys accessed.",
         ],

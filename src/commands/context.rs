@@ -62,17 +62,16 @@ impl<'c, 'a> Ctx<'c, 'a> {
         (locked.db(db, now), &mut self.out)
     }
 
-    /// Notes that `key` in the selected database received elements.
+    /// Notes that `key` in the selected database received elements. Only keys that
+    /// clients wait on are kept: a client that blocks later sees the elements itself.
     pub fn signal_ready(&mut self, key: &[u8]) {
-        let db = self.client.db;
-        if !self
-            .effects
-            .ready_keys
-            .iter()
-            .any(|(d, k)| *d == db && k == key)
-        {
-            self.effects.ready_keys.push((db, key.to_vec()));
-        }
+        let (db, now) = (self.client.db, self.now_ms);
+        let Some(locked) = self.store.as_mut() else {
+            return;
+        };
+        locked
+            .db(db, now)
+            .note_ready(key, &mut self.effects.ready_keys);
     }
 
     /// The locked shards.

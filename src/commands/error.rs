@@ -54,6 +54,18 @@ pub enum CommandError {
     TimeoutNotFloat,
     TimeoutNegative,
     TimeoutOutOfRange,
+    /// The reply of a client woken by `CLIENT UNBLOCK id ERROR`.
+    Unblocked,
+    UnblockReason,
+    /// A count that must be zero or more (LPOP/RPOP count).
+    MustBePositive,
+    /// An integer outside `min..=max` (LPOS RANK).
+    OutOfRangeBetween(i64, i64),
+    LposRankZero,
+    LposCountNegative,
+    LposMaxlenNegative,
+    NumkeysNotPositive,
+    CountNotPositive,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -98,6 +110,11 @@ impl CommandError {
                     "ERR Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
                 ));
             }
+            OutOfRangeBetween(min, max) => {
+                return Cow::Owned(format!(
+                    "ERR value is out of range, value must between {min} and {max}"
+                ));
+            }
             Text(text) => return text.clone(),
             WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
             Syntax => "ERR syntax error",
@@ -127,6 +144,16 @@ impl CommandError {
             TimeoutNotFloat => "ERR timeout is not a float or out of range",
             TimeoutNegative => "ERR timeout is negative",
             TimeoutOutOfRange => "ERR timeout is out of range",
+            Unblocked => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+            UnblockReason => "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            MustBePositive => "ERR value is out of range, must be positive",
+            LposRankZero => {
+                "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"
+            }
+            LposCountNegative => "ERR COUNT can't be negative",
+            LposMaxlenNegative => "ERR MAXLEN can't be negative",
+            NumkeysNotPositive => "ERR numkeys should be greater than 0",
+            CountNotPositive => "ERR count should be greater than 0",
         })
     }
 }

@@ -177,6 +177,13 @@ pub fn execute(
         now_ms(),
         &mut effects,
     );
+    // The locks are released: serve clients blocked on keys the command filled,
+    // before its own reply leaves.
+    if !effects.ready_keys.is_empty() {
+        server
+            .keyspace
+            .serve_ready(std::mem::take(&mut effects.ready_keys), now_ms());
+    }
     let index = CommandTable::get().index(spec);
     server
         .stats

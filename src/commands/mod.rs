@@ -9,6 +9,7 @@
 //! handler. Handlers receive a [`Ctx`] and write their reply through its typed
 //! writer; an `Err` they return is rendered by the gate from the error catalogue.
 
+pub mod blocking;
 pub mod connection;
 pub mod context;
 pub mod error;
@@ -184,6 +185,31 @@ impl CommandSpec {
 /// Parses an integer argument.
 pub fn int_arg(arg: &[u8]) -> Result<i64, CommandError> {
     crate::util::numbers::parse_i64(arg).ok_or(CommandError::NotInteger)
+}
+
+/// Parses an integer argument that must lie in `min..=max` (Redis's
+/// `getRangeLongFromObjectOrReply`): `error` replaces both the not-an-integer and the
+/// out-of-range errors when given, as the command's own message does in Redis.
+pub fn range_arg(
+    arg: &[u8],
+    min: i64,
+    max: i64,
+    error: Option<CommandError>,
+) -> Result<i64, CommandError> {
+    let value = match int_arg(arg) {
+        Ok(value) => value,
+        Err(not_integer) => return Err(error.unwrap_or(not_integer)),
+    };
+    if value < min || value > max {
+        return Err(error.unwrap_or(CommandError::OutOfRangeBetween(min, max)));
+    }
+    Ok(value)
+}
+
+/// Parses a count that must be zero or more (Redis's `getPositiveLongFromObjectOrReply`).
+pub fn positive_arg(arg: &[u8], error: Option<CommandError>) -> Result<usize, CommandError> {
+    let error = error.unwrap_or(CommandError::MustBePositive);
+    Ok(range_arg(arg, 0, i64::MAX, Some(error))? as usize)
 }
 
 /// Parses a float argument (scores, increments).

@@ -54,6 +54,8 @@ pub struct Client {
     /// Channel plus pattern subscriptions (RESP2 subscribed mode when non-zero).
     pub subscriptions: usize,
     pub handle: Arc<ClientHandle>,
+    /// A wait the last command registered (BLPOP...), for the connection to carry out.
+    pub blocked: Option<crate::commands::blocking::Blocked>,
 }
 
 impl Client {
@@ -67,6 +69,7 @@ impl Client {
             transaction: None,
             subscriptions: 0,
             handle,
+            blocked: None,
         }
     }
 
@@ -113,6 +116,8 @@ pub struct ClientHandle {
     pub outbox: Outbox,
     /// Channel plus pattern subscriptions, mirrored from the owning connection.
     subscriptions: AtomicUsize,
+    /// The waiter of the blocking command the client is parked on (`CLIENT UNBLOCK`).
+    pub blocked_on: Mutex<Option<Arc<crate::store::waiters::Waiter>>>,
 }
 
 impl ClientHandle {
@@ -128,6 +133,7 @@ impl ClientHandle {
             kill: CancellationToken::new(),
             outbox: Outbox::default(),
             subscriptions: AtomicUsize::new(0),
+            blocked_on: Mutex::new(None),
         }
     }
 

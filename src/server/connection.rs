@@ -19,11 +19,13 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::commands::blocking::{Blocked, Waiting};
 use crate::commands::gate::{Outcome, dispatch};
 use crate::protocol::decode::DecodeLimits;
 use crate::protocol::{ProtocolError, ReplyWriter, RequestDecoder};
 use crate::server::Server;
 use crate::server::client::{Client, ClientHandle};
+use crate::util::clock::now_ms;
 
 /// Initial read buffer size; reads ask for at least this much room.
 const READ_CHUNK: usize = 16 * 1024;
@@ -109,6 +111,10 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                         }
                         Outcome::Abort => return Ending::Attack,
                     }
+                    // A parked command holds back everything pipelined behind it.
+                    if client.blocked.is_some() {
+                        break;
+                    }
                     if output.len() >= FLUSH_THRESHOLD {
                         if let Err(error) = write_out(server, stream, &mut output).await {
                             return Ending::Io(error);
@@ -139,6 +145,15 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                 drain_and_close(stream).await;
             }
             return ending;
+        }
+        if let Some(blocked) = client.blocked.take() {
+            if let Err(ending) =
+                wait_blocked(server, stream, &mut input, &mut output, client, blocked).await
+            {
+                return ending;
+            }
+            // The reply is in `output`; run what was pipelined behind, then write.
+            continue;
         }
         if input.len() as u64 > server.config.read().client_query_buffer_limit {
             tracing::warn!(
@@ -181,6 +196,63 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             _ = idle => return Ending::IdleTimeout,
         }
     }
+}
+
+/// Waits out a blocking command: until it is served, times out, or is unblocked,
+/// then appends its reply to `output`. Meanwhile the socket is still read (into
+/// `input`, executing nothing), so a client that goes away leaves the waiter queues at
+/// once; dropping the wait on any error path gives back what was handed to it.
+async fn wait_blocked(
+    server: &Server,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    output: &mut Vec<u8>,
+    client: &mut Client,
+    blocked: Blocked,
+) -> Result<(), Ending> {
+    let handle = client.handle.clone();
+    let deadline = blocked.deadline_ms;
+    let mut waiting = Waiting::new(server, handle.clone(), blocked);
+    let wake = loop {
+        let expiry = async {
+            match deadline {
+                // Tokio caps very long sleeps; the loop re-arms until the real deadline.
+                Some(at) => {
+                    tokio::time::sleep(Duration::from_millis(at.saturating_sub(now_ms()))).await
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        // Every arm is cancel-safe: the one-shot receiver keeps an unreceived wake,
+        // `read_buf` reads nothing if cancelled, and the others can be recreated.
+        tokio::select! {
+            biased;
+            _ = handle.kill.cancelled() => return Err(Ending::Killed),
+            _ = server.shutdown.cancelled() => return Err(Ending::Shutdown),
+            wake = waiting.woken() => break wake,
+            _ = expiry => {
+                if deadline.is_some_and(|at| now_ms() >= at) {
+                    break None;
+                }
+            }
+            _ = handle.outbox.ready() => {
+                handle.outbox.drain_into(output);
+                write_out(server, stream, output).await.map_err(Ending::Io)?;
+            }
+            read = stream.read_buf(input) => match read {
+                Ok(0) => return Err(Ending::ClientClosed),
+                Ok(n) => {
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if input.len() as u64 > server.config.read().client_query_buffer_limit {
+                        return Err(Ending::QueryBufferLimit);
+                    }
+                }
+                Err(error) => return Err(Ending::Io(error)),
+            },
+        }
+    };
+    waiting.finish(wake, output, client.protocol);
+    Ok(())
 }
 
 async fn write_out(

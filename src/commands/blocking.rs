@@ -1,0 +1,226 @@
+//! Blocking commands: the rules they follow, their timeout, parking a client, waking
+//! it, and `CLIENT UNBLOCK`. The list family's BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and
+//! BLMPOP use it; a sorted-set family plugs BZPOPMIN/BZPOPMAX/BZMPOP in the same way,
+//! with its own [`ServeOp`](crate::store::waiters::ServeOp). The mechanism (queues,
+//! hand-off, leaving) is in [`crate::store::waiters`].
+//!
+//! # The rules, as Redis 7.0 behaves
+//! 1. **Serve at once when possible.** The keys are examined in argument order and the
+//!    first one holding a non-empty value is served, as the non-blocking command would
+//!    be. A key holding another type answers `WRONGTYPE` when it is reached, even if a
+//!    later key has elements. The reply names the key (BLPOP, BRPOP, BLMPOP).
+//! 2. **Otherwise wait.** The client is queued on every key it names, in the shards'
+//!    queues, under the same locks as the emptiness check. Waiters on one key are
+//!    served first come, first served. A waiter on several keys is served once, by
+//!    whichever key receives something first.
+//! 3. **The timeout** is in seconds, an integer or a decimal number (read as Redis
+//!    reads it, in long double), rounded up to milliseconds; `0` means forever. A
+//!    negative value answers `-ERR timeout is negative` and anything else that is not
+//!    a number `-ERR timeout is not a float or out of range`. Values so large that
+//!    Redis's millisecond conversion overflows are negative to it too; a deadline past
+//!    the end of time is forever. On timeout the reply is the null array (`*-1` in
+//!    RESP2, even for BLMOVE and BRPOPLPUSH; `_` in RESP3).
+//! 4. **Serving happens after the writing command.** A handler that adds elements to
+//!    a key calls [`Ctx::signal_ready`]; once the whole command, `EXEC` or script has
+//!    finished and its locks are released, [`crate::commands::gate::execute`] serves
+//!    the ready keys, before the writer's own reply leaves. The writer's reply still
+//!    counts what it pushed (`LPUSH` answers `:1` even if a waiter took the element at
+//!    once). A BLMOVE serve that pushes onto its destination makes that key ready in
+//!    turn.
+//! 5. **Never lost, never twice.** See [`crate::store::waiters`]: the waiter's sender is
+//!    taken before anything is popped; a delivery the waiter cannot receive goes back;
+//!    a waiter that times out keeps a delivery that raced with its timeout, and one
+//!    that disconnected gives it back to the list and to the next waiter.
+//! 6. **A blocked connection** executes nothing else: requests pipelined behind the
+//!    blocking command wait until it has answered. The socket is still watched, so a
+//!    client that closes its connection leaves the queues at once; `CLIENT KILL`
+//!    and shutdown end the wait the same way.
+//! 7. **Never block inside `EXEC` or a script** ([`Ctx::nested`]): with nothing to pop
+//!    the command answers at once, with the null array (the null bulk string for
+//!    BLMOVE and BRPOPLPUSH, as Redis does).
+//! 8. **`CLIENT UNBLOCK id [TIMEOUT|ERROR]`** wakes a blocked client as if it had timed
+//!    out, or with `-UNBLOCKED client unblocked via CLIENT UNBLOCK`, and answers `:1`;
+//!    `:0` when that client is not blocked. `INFO blocked_clients` counts the waiters.
+//!
+//! # Cost
+//! An idle Celery worker re-issues `BRPOP` on four keys with a one-second timeout,
+//! every second. Blocking costs a few small allocations and one queue entry per key;
+//! the wait is a branch of the connection's own `select!` (no task, no polling, no
+//! runtime thread held); a push finds its waiter with one lookup, and a push to a
+//! shard where nobody waits skips even that.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::oneshot;
+
+use crate::commands::{CmdResult, CommandError, Ctx, int_arg};
+use crate::protocol::{Args, Protocol, ReplyWriter};
+use crate::server::Server;
+use crate::server::client::ClientHandle;
+use crate::store::waiters::{ServeOp, UnblockReason, Waiter, Wake};
+use crate::util::clock::now_ms;
+use crate::util::numbers::parse_long_double;
+
+/// Parses a blocking timeout in seconds into a deadline in Unix milliseconds.
+///
+/// # Returns
+/// `None` to wait forever (a zero timeout, or a deadline that does not fit).
+pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CommandError> {
+    let seconds = parse_long_double(arg).ok_or(CommandError::TimeoutNotFloat)?;
+    let millis = (seconds * 1000.0).ceil();
+    // Redis converts to a C `long long`; on x86 anything out of range, infinity
+    // included, becomes the most negative value.
+    if millis < 0.0 || millis >= i64::MAX as f64 {
+        return Err(CommandError::TimeoutNegative);
+    }
+    let millis = millis as u64;
+    Ok(if millis == 0 {
+        None
+    } else {
+        now_ms
+            .checked_add(millis)
+            .filter(|at| *at < i64::MAX as u64)
+    })
+}
+
+/// A wait a handler registered, for the connection to carry out.
+pub struct Blocked {
+    waiter: Arc<Waiter>,
+    receiver: oneshot::Receiver<Wake>,
+    /// Unix milliseconds; `None` waits forever.
+    pub deadline_ms: Option<u64>,
+}
+
+/// Parks the calling client on `keys`, which the handler has just found empty with
+/// their shards locked; the connection waits once the handler returns.
+pub fn block<'k>(
+    ctx: &mut Ctx<'_, '_>,
+    keys: impl IntoIterator<Item = &'k [u8]>,
+    deadline_ms: Option<u64>,
+    op: Box<dyn ServeOp>,
+) {
+    let server = ctx.server;
+    let (waiter, receiver) = Waiter::new(&server.keyspace, ctx.client.id, ctx.client.db, keys, op);
+    ctx.locked().register(&waiter);
+    *ctx.client.handle.blocked_on.lock() = Some(waiter.clone());
+    server.blocked.fetch_add(1, Ordering::Relaxed);
+    ctx.client.blocked = Some(Blocked {
+        waiter,
+        receiver,
+        deadline_ms,
+    });
+}
+
+/// A blocked client's wait, from the connection's side. Dropping it unfinished (the
+/// client disconnected, was killed, or the server is shutting down) takes the waiter
+/// out of every queue and gives back anything already handed to it.
+pub struct Waiting<'s> {
+    server: &'s Server,
+    handle: Arc<ClientHandle>,
+    blocked: Blocked,
+    done: bool,
+}
+
+impl<'s> Waiting<'s> {
+    pub fn new(server: &'s Server, handle: Arc<ClientHandle>, blocked: Blocked) -> Self {
+        Waiting {
+            server,
+            handle,
+            blocked,
+            done: false,
+        }
+    }
+
+    /// The deadline in Unix milliseconds, if any.
+    pub fn deadline_ms(&self) -> Option<u64> {
+        self.blocked.deadline_ms
+    }
+
+    /// Resolves when something wakes the waiter. Cancel-safe: the one-shot receiver
+    /// keeps its value until polled to completion.
+    pub async fn woken(&mut self) -> Option<Wake> {
+        (&mut self.blocked.receiver).await.ok()
+    }
+
+    /// Ends the wait (woken with `wake`, or timed out with `None`) and writes the
+    /// reply: the delivery, the timeout's null array, or the `UNBLOCKED` error.
+    pub fn finish(mut self, wake: Option<Wake>, out: &mut Vec<u8>, protocol: Protocol) {
+        let raced = self.leave(false);
+        let mut reply = ReplyWriter::new(out, protocol);
+        match wake.or(raced) {
+            Some(Wake::Served(delivery)) => reply.raw().extend_from_slice(&delivery.reply),
+            Some(Wake::Unblocked(UnblockReason::Error)) => {
+                reply.error(CommandError::Unblocked.reply_text().as_bytes())
+            }
+            Some(Wake::Unblocked(UnblockReason::Timeout)) | None => reply.null_array(),
+        }
+    }
+
+    fn leave(&mut self, gone: bool) -> Option<Wake> {
+        self.done = true;
+        self.server.blocked.fetch_sub(1, Ordering::Relaxed);
+        self.handle.blocked_on.lock().take();
+        self.server.keyspace.leave(
+            &self.blocked.waiter,
+            &mut self.blocked.receiver,
+            gone,
+            now_ms(),
+        )
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.leave(true);
+        }
+    }
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`
+pub fn client_unblock(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let reason = match args.get(3) {
+        None => UnblockReason::Timeout,
+        Some(word) if word.eq_ignore_ascii_case(b"timeout") => UnblockReason::Timeout,
+        Some(word) if word.eq_ignore_ascii_case(b"error") => UnblockReason::Error,
+        Some(_) => return Err(CommandError::UnblockReason),
+    };
+    let id = int_arg(&args[2])?;
+    let waiter = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.server.clients.get(&id).map(|h| h.value().clone()))
+        .and_then(|handle| handle.blocked_on.lock().clone());
+    let woken = waiter.is_some_and(|waiter| waiter.unblock(reason));
+    ctx.out.int(woken.into());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_like_redis() {
+        assert_eq!(parse_timeout(b"0", 1000), Ok(None));
+        assert_eq!(parse_timeout(b"1", 1000), Ok(Some(2000)));
+        assert_eq!(parse_timeout(b"0.2", 1000), Ok(Some(1200)));
+        // Rounded up to the millisecond, so a tiny timeout still expires.
+        assert_eq!(parse_timeout(b"1e-300", 1000), Ok(Some(1001)));
+        // -0.0001 s rounds up to zero milliseconds: forever, as in Redis.
+        assert_eq!(parse_timeout(b"-0.0001", 1000), Ok(None));
+        assert_eq!(parse_timeout(b"-1", 0), Err(CommandError::TimeoutNegative));
+        assert_eq!(parse_timeout(b"inf", 0), Err(CommandError::TimeoutNegative));
+        assert_eq!(
+            parse_timeout(b"1e300", 0),
+            Err(CommandError::TimeoutNegative)
+        );
+        assert_eq!(parse_timeout(b"abc", 0), Err(CommandError::TimeoutNotFloat));
+        assert_eq!(parse_timeout(b" 1", 0), Err(CommandError::TimeoutNotFloat));
+        // A deadline past the end of time waits forever.
+        assert_eq!(
+            parse_timeout(b"9223371000000000", 1_700_000_000_000),
+            Ok(None)
+        );
+    }
+}

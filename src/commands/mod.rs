@@ -15,6 +15,7 @@ pub mod context;
 pub mod error;
 pub mod gate;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod strings;
 pub mod table;

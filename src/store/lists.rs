@@ -48,8 +48,9 @@ pub fn range_bounds(len: usize, start: i64, stop: i64) -> Option<(usize, usize)>
     Some((start as usize, stop.min(len - 1) as usize))
 }
 
-/// The position `index` designates in a list of `len` elements (LINDEX, LSET).
-fn element_index(len: usize, index: i64) -> Option<usize> {
+/// The position `index` designates in a list of `len` elements (LINDEX, LSET):
+/// negative indexes count from the tail.
+pub fn element_index(len: usize, index: i64) -> Option<usize> {
     let index = if index < 0 { len as i64 + index } else { index };
     (0..len as i64).contains(&index).then_some(index as usize)
 }
@@ -154,14 +155,6 @@ impl DbView<'_, '_> {
             // `range` is empty whenever its start is past the end.
             None => list.range(list.len(), 0),
         }))
-    }
-
-    /// The element at `index`, if the key and the index exist.
-    pub fn list_index(&mut self, key: &[u8], index: i64) -> Result<Option<&[u8]>, StoreError> {
-        let Some(list) = self.list(key)? else {
-            return Ok(None);
-        };
-        Ok(element_index(list.len(), index).and_then(|at| list.get(at)))
     }
 
     /// Replaces the element at `index` (LSET).
@@ -349,8 +342,9 @@ mod tests {
         let mut db = locked.db(0, 0);
         db.list_push(b"l", [&b"a"[..], b"b", b"a", b"c"], End::Tail, true)
             .unwrap();
-        assert_eq!(db.list_index(b"l", -1), Ok(Some(&b"c"[..])));
-        assert_eq!(db.list_index(b"l", 4), Ok(None));
+        assert_eq!(element_index(4, -1), Some(3));
+        assert_eq!(element_index(4, 4), None);
+        assert_eq!(element_index(4, -5), None);
         assert_eq!(db.list_set(b"l", -4, b"z"), Ok(()));
         assert_eq!(db.list_set(b"l", 9, b"z"), Err(StoreError::IndexOutOfRange));
         assert_eq!(db.list_set(b"nokey", 0, b"z"), Err(StoreError::NoSuchKey));

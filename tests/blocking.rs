@@ -1,0 +1,470 @@
+//! Blocking pops over real sockets: every rule in `commands::blocking`'s module
+//! documentation, plus a producers/consumers run that checks nothing is lost or
+//! delivered twice.
+//!
+//! Tests synchronise on `INFO blocked_clients` or on replies, never on sleeps; every
+//! wait is bounded by the socket read timeout.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use broker_server::protocol::Reply;
+use common::{RawClient, TestServer, bulk, wait_for_info};
+
+fn blocked_clients(observer: &mut RawClient, count: usize) {
+    wait_for_info(observer, "blocked_clients", &count.to_string());
+}
+
+fn pair(key: &str, value: &str) -> Reply {
+    Reply::Array(vec![bulk(key), bulk(value)])
+}
+
+/// Every waiter has left every queue (the server leaked no registration).
+fn no_waiters_left(server: &TestServer, observer: &mut RawClient) {
+    blocked_clients(observer, 0);
+    assert_eq!(server.state().keyspace.waiter_entries(), 0);
+}
+
+fn client_id(client: &mut RawClient) -> String {
+    match client.call(&["CLIENT", "ID"]) {
+        Reply::Int(id) => id.to_string(),
+        other => panic!("CLIENT ID answered {other:?}"),
+    }
+}
+
+#[test]
+fn serves_the_first_non_empty_key_in_argument_order() {
+    let server = TestServer::start();
+    let mut client = server.raw();
+    client.call(&["RPUSH", "q\x06\x166", "six"]);
+    client.call(&["RPUSH", "q\x06\x163", "three"]);
+    // kombu's shape: the bare queue, then priority steps, then a one-second timeout.
+    let reply = client.call(&["BRPOP", "q", "q\x06\x163", "q\x06\x166", "q\x06\x169", "1"]);
+    assert_eq!(reply, pair("q\x06\x163", "three"));
+    let reply = client.call(&["BRPOP", "q", "q\x06\x163", "q\x06\x166", "q\x06\x169", "1"]);
+    assert_eq!(reply, pair("q\x06\x166", "six"));
+}
+
+#[test]
+fn waiters_on_a_key_are_served_in_arrival_order() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut first = server.raw();
+    let mut second = server.raw();
+    first.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    second.send_command(&[b"BLPOP", b"other", b"q", b"0"]);
+    blocked_clients(&mut observer, 2);
+    assert_eq!(observer.call(&["LPUSH", "q", "x"]), Reply::Int(1));
+    assert_eq!(first.read_reply(), pair("q", "x"));
+    // The second waiter is still parked until the next element.
+    blocked_clients(&mut observer, 1);
+    assert_eq!(observer.call(&["RPUSH", "q", "y"]), Reply::Int(1));
+    assert_eq!(second.read_reply(), pair("q", "y"));
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn a_push_counts_the_element_a_waiter_takes_at_once() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    // LPUSH answers 1 although the waiter took the element, and the key is gone.
+    assert_eq!(observer.call(&["LPUSH", "q", "x"]), Reply::Int(1));
+    assert_eq!(observer.call(&["EXISTS", "q"]), Reply::Int(0));
+    assert_eq!(waiter.read_reply(), pair("q", "x"));
+    // Several elements in one push serve several waiters, oldest first.
+    let mut more: Vec<RawClient> = (0..3).map(|_| server.raw()).collect();
+    for (index, client) in more.iter_mut().enumerate() {
+        client.send_command(&[b"BRPOP", b"q", b"0"]);
+        blocked_clients(&mut observer, index + 1);
+    }
+    assert_eq!(
+        observer.call(&["LPUSH", "q", "a", "b", "c", "d"]),
+        Reply::Int(4)
+    );
+    for (client, value) in more.iter_mut().zip(["a", "b", "c"]) {
+        assert_eq!(client.read_reply(), pair("q", value));
+    }
+    assert_eq!(
+        observer.call(&["LRANGE", "q", "0", "-1"]),
+        Reply::Array(vec![bulk("d")])
+    );
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn a_waiter_on_several_keys_is_served_once() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    waiter.send_command(&[b"BLPOP", b"a", b"b", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "b", "1"]);
+    assert_eq!(waiter.read_reply(), pair("b", "1"));
+    observer.call(&["RPUSH", "a", "2"]);
+    assert_eq!(observer.call(&["LLEN", "a"]), Reply::Int(1));
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn timeouts_answer_the_null_array_in_both_protocols() {
+    let server = TestServer::start();
+    let mut resp2 = server.raw();
+    assert_eq!(resp2.call_raw(&[b"BRPOP", b"q", b"0.05"]), b"*-1\r\n");
+    assert_eq!(
+        resp2.call_raw(&[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0.05"]),
+        b"*-1\r\n"
+    );
+    assert_eq!(
+        resp2.call_raw(&[b"BRPOPLPUSH", b"q", b"d", b"0.05"]),
+        b"*-1\r\n"
+    );
+    assert_eq!(
+        resp2.call_raw(&[b"BLMPOP", b"0.05", b"1", b"q", b"LEFT"]),
+        b"*-1\r\n"
+    );
+    let mut resp3 = server.raw();
+    resp3.call(&["HELLO", "3"]);
+    assert_eq!(resp3.call_raw(&[b"BLPOP", b"q", b"0.05"]), b"_\r\n");
+    assert_eq!(
+        resp3.call_raw(&[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0.05"]),
+        b"_\r\n"
+    );
+    let mut observer = server.raw();
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn integer_and_decimal_timeouts_wait_that_long() {
+    let server = TestServer::start();
+    let mut client = server.raw();
+    for (timeout, at_least) in [("0.3", 300), ("1", 1000)] {
+        let started = Instant::now();
+        assert_eq!(
+            client.call_raw(&[b"BRPOP", b"q", timeout.as_bytes()]),
+            b"*-1\r\n"
+        );
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(at_least),
+            "{timeout}: {waited:?}"
+        );
+        assert!(
+            waited < Duration::from_millis(at_least + 3000),
+            "{timeout}: {waited:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_timeouts_are_refused_without_blocking() {
+    let server = TestServer::start();
+    let mut client = server.raw();
+    let negative = b"-ERR timeout is negative\r\n".to_vec();
+    let invalid = b"-ERR timeout is not a float or out of range\r\n".to_vec();
+    assert_eq!(client.call_raw(&[b"BRPOP", b"q", b"-1"]), negative);
+    assert_eq!(client.call_raw(&[b"BLPOP", b"q", b"-0.5"]), negative);
+    assert_eq!(
+        client.call_raw(&[b"BLMPOP", b"-2", b"1", b"q", b"LEFT"]),
+        negative
+    );
+    assert_eq!(client.call_raw(&[b"BRPOP", b"q", b"soon"]), invalid);
+    assert_eq!(
+        client.call_raw(&[b"BLMOVE", b"q", b"d", b"LEFT", b"LEFT", b""]),
+        invalid
+    );
+    let mut observer = server.raw();
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn pipelined_commands_wait_for_the_blocked_reply() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    let mut pipeline = common::encode_command(&[b"BRPOP", b"q", b"0"]);
+    pipeline.extend(common::encode_command(&[b"PING"]));
+    pipeline.extend(common::encode_command(&[b"LLEN", b"q"]));
+    waiter.send(&pipeline);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "q", "x", "y"]);
+    // The BRPOP answers first; the commands behind it ran only afterwards.
+    assert_eq!(waiter.read_reply(), pair("q", "y"));
+    assert_eq!(waiter.read_raw(), b"+PONG\r\n");
+    assert_eq!(waiter.read_reply(), Reply::Int(1));
+}
+
+#[test]
+fn a_disconnected_waiter_leaves_at_once_and_loses_nothing() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut gone = server.raw();
+    let mut stays = server.raw();
+    gone.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    stays.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 2);
+    drop(gone);
+    blocked_clients(&mut observer, 1);
+    // The element goes to the waiter still connected, not to the one that left.
+    observer.call(&["LPUSH", "q", "x"]);
+    assert_eq!(stays.read_reply(), pair("q", "x"));
+    // With nobody left, a pushed element stays in the list.
+    let mut last = server.raw();
+    last.send_command(&[b"BLMPOP", b"0", b"1", b"q", b"RIGHT", b"COUNT", b"2"]);
+    blocked_clients(&mut observer, 1);
+    drop(last);
+    blocked_clients(&mut observer, 0);
+    observer.call(&["LPUSH", "q", "y"]);
+    assert_eq!(
+        observer.call(&["LRANGE", "q", "0", "-1"]),
+        Reply::Array(vec![bulk("y")])
+    );
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn client_unblock_answers_as_a_timeout_or_an_error() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    let id = client_id(&mut waiter);
+    assert_eq!(observer.call(&["CLIENT", "UNBLOCK", &id]), Reply::Int(0));
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    assert_eq!(observer.call(&["CLIENT", "UNBLOCK", &id]), Reply::Int(1));
+    assert_eq!(waiter.read_raw(), b"*-1\r\n");
+    waiter.send_command(&[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0"]);
+    blocked_clients(&mut observer, 1);
+    assert_eq!(
+        observer.call(&["CLIENT", "UNBLOCK", &id, "TIMEOUT"]),
+        Reply::Int(1)
+    );
+    assert_eq!(waiter.read_raw(), b"*-1\r\n");
+    waiter.call(&["HELLO", "3"]);
+    waiter.send_command(&[b"BLPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    assert_eq!(
+        observer.call(&["CLIENT", "UNBLOCK", &id, "error"]),
+        Reply::Int(1)
+    );
+    assert_eq!(
+        waiter.read_raw(),
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    assert_eq!(
+        observer.call(&["CLIENT", "UNBLOCK", &id, "ERROR"]),
+        Reply::Int(0)
+    );
+    // The unblocked client is usable again, and the key was not touched.
+    assert_eq!(waiter.call(&["LLEN", "q"]), Reply::Int(0));
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn client_list_flags_a_blocked_client() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    let id = client_id(&mut waiter);
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    let Reply::Bulk(list) = observer.call(&["CLIENT", "LIST", "ID", &id]) else {
+        panic!("CLIENT LIST did not answer a bulk string");
+    };
+    let line = String::from_utf8_lossy(&list).into_owned();
+    assert!(line.contains(" flags=b "), "{line}");
+    observer.call(&["CLIENT", "UNBLOCK", &id]);
+    assert_eq!(waiter.read_raw(), b"*-1\r\n");
+}
+
+#[test]
+fn a_blmove_serve_chains_to_waiters_on_its_destination() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut mover = server.raw();
+    let mut popper = server.raw();
+    mover.send_command(&[b"BLMOVE", b"src", b"dst", b"RIGHT", b"LEFT", b"0"]);
+    blocked_clients(&mut observer, 1);
+    popper.send_command(&[b"BRPOPLPUSH", b"dst", b"final", b"0"]);
+    blocked_clients(&mut observer, 2);
+    assert_eq!(observer.call(&["RPUSH", "src", "x"]), Reply::Int(1));
+    assert_eq!(mover.read_reply(), bulk("x"));
+    assert_eq!(popper.read_reply(), bulk("x"));
+    assert_eq!(observer.call(&["EXISTS", "src", "dst"]), Reply::Int(0));
+    assert_eq!(
+        observer.call(&["LRANGE", "final", "0", "-1"]),
+        Reply::Array(vec![bulk("x")])
+    );
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn a_blmove_to_a_key_of_another_type_answers_wrongtype_and_keeps_the_element() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut mover = server.raw();
+    mover.send_command(&[b"BLMOVE", b"src", b"dst", b"LEFT", b"RIGHT", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["SET", "dst", "string"]);
+    observer.call(&["RPUSH", "src", "x"]);
+    assert_eq!(
+        mover.read_raw(),
+        b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(
+        observer.call(&["LRANGE", "src", "0", "-1"]),
+        Reply::Array(vec![bulk("x")])
+    );
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn waiters_are_per_database() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    waiter.call(&["SELECT", "1"]);
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "q", "db0"]);
+    assert_eq!(observer.call(&["LLEN", "q"]), Reply::Int(1));
+    observer.call(&["SELECT", "1"]);
+    observer.call(&["RPUSH", "q", "db1"]);
+    assert_eq!(waiter.read_reply(), pair("q", "db1"));
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn shutdown_ends_blocked_clients() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    let started = Instant::now();
+    drop(server);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown waited on the blocked client"
+    );
+    assert_eq!(waiter.read_until_closed(), b"");
+}
+
+/// N producers and M blocking consumers move 100,000 elements through two queues:
+/// every element arrives exactly once.
+#[test]
+fn producers_and_blocking_consumers_lose_and_duplicate_nothing() {
+    const PRODUCERS: usize = 4;
+    const CONSUMERS: usize = 4;
+    const TOTAL: usize = 100_000;
+    const PER_PUSH: usize = 20;
+    /// BRPOPs each consumer keeps in flight.
+    const DEPTH: usize = 8;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let server = TestServer::start();
+    let received = Arc::new(AtomicUsize::new(0));
+    let consumers: Vec<_> = (0..CONSUMERS)
+        .map(|index| {
+            let mut client = server.raw();
+            let received = received.clone();
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                let brpop = common::encode_command(&[b"BRPOP", b"q1", b"q2", b"0.2"]);
+                let blmpop = common::encode_command(&[
+                    b"BLMPOP", b"0.2", b"2", b"q2", b"q1", b"RIGHT", b"COUNT", b"7",
+                ]);
+                let request = if index % 2 == 0 { brpop } else { blmpop };
+                for _ in 0..DEPTH {
+                    client.send(&request);
+                }
+                let mut in_flight = DEPTH;
+                while in_flight > 0 {
+                    match client.read_reply() {
+                        Reply::Array(parts) => {
+                            let values = match &parts[1] {
+                                Reply::Array(values) => values.clone(),
+                                single => vec![single.clone()],
+                            };
+                            for value in values {
+                                let Reply::Bulk(value) = value else {
+                                    panic!("{value:?}")
+                                };
+                                seen.push(value.to_vec());
+                                received.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Reply::NullArray => {}
+                        other => panic!("consumer got {other:?}"),
+                    }
+                    in_flight -= 1;
+                    if received.load(Ordering::Relaxed) < TOTAL {
+                        assert!(
+                            Instant::now() < deadline,
+                            "consumers did not finish in time"
+                        );
+                        client.send(&request);
+                        in_flight += 1;
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|producer| {
+            let mut client = server.raw();
+            std::thread::spawn(move || {
+                let mut next = 0;
+                while next < TOTAL / PRODUCERS {
+                    let values: Vec<Vec<u8>> = (next..next + PER_PUSH)
+                        .map(|n| format!("p{producer}-{n}").into_bytes())
+                        .collect();
+                    let key: &[u8] = if (next / PER_PUSH) % 2 == 0 {
+                        b"q1"
+                    } else {
+                        b"q2"
+                    };
+                    let mut args: Vec<&[u8]> = vec![b"LPUSH", key];
+                    args.extend(values.iter().map(Vec::as_slice));
+                    assert!(matches!(client.call_raw(&args)[0], b':'));
+                    next += PER_PUSH;
+                }
+            })
+        })
+        .collect();
+    for producer in producers {
+        producer.join().expect("producer");
+    }
+    let mut all = HashSet::new();
+    let mut count = 0;
+    for consumer in consumers {
+        for value in consumer.join().expect("consumer") {
+            count += 1;
+            assert!(
+                all.insert(value.clone()),
+                "delivered twice: {:?}",
+                String::from_utf8_lossy(&value)
+            );
+        }
+    }
+    assert_eq!(count, TOTAL);
+    for producer in 0..PRODUCERS {
+        for n in 0..TOTAL / PRODUCERS {
+            assert!(
+                all.contains(format!("p{producer}-{n}").as_bytes()),
+                "lost p{producer}-{n}"
+            );
+        }
+    }
+    let mut observer = server.raw();
+    assert_eq!(observer.call(&["EXISTS", "q1", "q2"]), Reply::Int(0));
+    no_waiters_left(&server, &mut observer);
+}

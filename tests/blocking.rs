@@ -342,6 +342,40 @@ fn waiters_are_per_database() {
     no_waiters_left(&server, &mut observer);
 }
 
+/// RENAME, MOVE, COPY and SWAPDB can fill a waited key without a push; Redis serves
+/// its waiters then too.
+#[test]
+fn keys_filled_by_rename_move_copy_or_swapdb_serve_their_waiters() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "tmp", "renamed"]);
+    assert_eq!(observer.call(&["RENAME", "tmp", "q"]), Reply::Ok);
+    assert_eq!(waiter.read_reply(), pair("q", "renamed"));
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["SELECT", "2"]);
+    observer.call(&["RPUSH", "q", "moved"]);
+    assert_eq!(observer.call(&["MOVE", "q", "0"]), Reply::Int(1));
+    assert_eq!(waiter.read_reply(), pair("q", "moved"));
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "src", "copied"]);
+    assert_eq!(
+        observer.call(&["COPY", "src", "q", "DB", "0"]),
+        Reply::Int(1)
+    );
+    assert_eq!(waiter.read_reply(), pair("q", "copied"));
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "q", "swapped"]);
+    assert_eq!(observer.call(&["SWAPDB", "0", "2"]), Reply::Ok);
+    assert_eq!(waiter.read_reply(), pair("q", "swapped"));
+    no_waiters_left(&server, &mut observer);
+}
+
 #[test]
 fn shutdown_ends_blocked_clients() {
     let server = TestServer::start();

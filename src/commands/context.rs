@@ -65,7 +65,12 @@ impl<'c, 'a> Ctx<'c, 'a> {
     /// Notes that `key` in the selected database received elements. Only keys that
     /// clients wait on are kept: a client that blocks later sees the elements itself.
     pub fn signal_ready(&mut self, key: &[u8]) {
-        let (db, now) = (self.client.db, self.now_ms);
+        self.signal_ready_in(self.client.db, key);
+    }
+
+    /// [`signal_ready`](Self::signal_ready) for a key of database `db` (MOVE, COPY DB).
+    pub fn signal_ready_in(&mut self, db: usize, key: &[u8]) {
+        let now = self.now_ms;
         let Some(locked) = self.store.as_mut() else {
             return;
         };

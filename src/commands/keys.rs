@@ -455,6 +455,7 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, args: Args<'_>, only_if_missing: bool) 
     } else {
         out.ok();
     }
+    ctx.signal_ready(target);
     Ok(())
 }
 
@@ -509,6 +510,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     }
     destination.insert_entry(target, entry);
     ctx.out.int(1);
+    ctx.signal_ready_in(target_db, target);
     Ok(())
 }
 
@@ -532,6 +534,7 @@ fn move_key(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         .expect("checked above");
     locked.db(target_db, now).insert_entry(key, entry);
     ctx.out.int(1);
+    ctx.signal_ready_in(target_db, key);
     Ok(())
 }
 

@@ -792,6 +792,12 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     for (_, shard) in ctx.locked().shards() {
         shard.dbs.swap(first as usize, second as usize);
     }
+    // Clients blocked in either database may find their keys filled now.
+    if let Some(locked) = ctx.store.as_mut() {
+        for db in [first as usize, second as usize] {
+            locked.note_waited_keys(db, &mut ctx.effects.ready_keys);
+        }
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -245,6 +245,15 @@ impl Locked<'_> {
             self.shard_for(key).waiters.push(waiter.db, key, waiter);
         }
     }
+
+    /// Adds every key waited on in database `db`, within the held shards, to `ready`
+    /// (SWAPDB gives a database new contents all at once). Serving skips the keys that
+    /// hold nothing to take.
+    pub fn note_waited_keys(&mut self, db: usize, ready: &mut ReadyKeys) {
+        for (_, shard) in self.shards() {
+            ready.extend(shard.waiters.dbs[db].keys().map(|key| (db, key.to_vec())));
+        }
+    }
 }
 
 impl DbView<'_, '_> {

@@ -1,8 +1,8 @@
 //! Blocking commands: the rules they follow, their timeout, parking a client, waking
 //! it, and `CLIENT UNBLOCK`. The list family's BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and
 //! BLMPOP use it; a sorted-set family plugs BZPOPMIN/BZPOPMAX/BZMPOP in the same way,
-//! with its own [`ServeOp`](crate::store::waiters::ServeOp). The mechanism (queues,
-//! hand-off, leaving) is in [`crate::store::waiters`].
+//! with its own [`ServeOp`]. The mechanism (queues, hand-off, leaving) is in
+//! [`crate::store::waiters`].
 //!
 //! # The rules, as Redis 7.0 behaves
 //! 1. **Serve at once when possible.** The keys are examined in argument order and the

@@ -10,6 +10,11 @@
 //! After a protocol error the replies owed so far are written, then the error, then
 //! the write side is shut and the input drained briefly, so the client reads the
 //! reason instead of a reset.
+//!
+//! A blocking command that has to wait (BRPOP...) parks the connection: the requests
+//! behind it stay unexecuted in the buffer, and `wait_blocked` waits for the
+//! hand-off, the timeout, `CLIENT UNBLOCK`, a disconnect, a kill or shutdown, all in
+//! one `select!` of this task (see [`crate::commands::blocking`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,7 +24,7 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::commands::blocking::{Blocked, Waiting};
+use crate::commands::blocking::Waiting;
 use crate::commands::gate::{Outcome, dispatch};
 use crate::protocol::decode::DecodeLimits;
 use crate::protocol::{ProtocolError, ReplyWriter, RequestDecoder};
@@ -134,6 +139,12 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         if consumed > 0 {
             handle.touch();
         }
+        // Guard a parked command at once, so that even an error path below takes it
+        // out of the waiter queues.
+        let parked = client
+            .blocked
+            .take()
+            .map(|blocked| Waiting::new(server, handle.clone(), blocked));
         handle.outbox.drain_into(&mut output);
         if !output.is_empty() {
             if let Err(error) = write_out(server, stream, &mut output).await {
@@ -146,9 +157,9 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             }
             return ending;
         }
-        if let Some(blocked) = client.blocked.take() {
+        if let Some(waiting) = parked {
             if let Err(ending) =
-                wait_blocked(server, stream, &mut input, &mut output, client, blocked).await
+                wait_blocked(server, stream, &mut input, &mut output, client, waiting).await
             {
                 return ending;
             }
@@ -208,11 +219,10 @@ async fn wait_blocked(
     input: &mut BytesMut,
     output: &mut Vec<u8>,
     client: &mut Client,
-    blocked: Blocked,
+    mut waiting: Waiting<'_>,
 ) -> Result<(), Ending> {
     let handle = client.handle.clone();
-    let deadline = blocked.deadline_ms;
-    let mut waiting = Waiting::new(server, handle.clone(), blocked);
+    let deadline = waiting.deadline_ms();
     let wake = loop {
         let expiry = async {
             match deadline {

@@ -269,6 +269,26 @@ fn client_unblock_answers_as_a_timeout_or_an_error() {
 }
 
 #[test]
+fn client_reply_off_and_skip_silence_a_blocked_reply() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    waiter.send_command(&[b"CLIENT", b"REPLY", b"SKIP"]);
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "q", "skipped"]);
+    blocked_clients(&mut observer, 0);
+    assert_eq!(waiter.call(&["LLEN", "q"]), Reply::Int(0));
+    waiter.send_command(&[b"CLIENT", b"REPLY", b"OFF"]);
+    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
+    blocked_clients(&mut observer, 1);
+    observer.call(&["RPUSH", "q", "silenced"]);
+    blocked_clients(&mut observer, 0);
+    // The first reply heard after turning replies back on is CLIENT REPLY ON's.
+    assert_eq!(waiter.call(&["CLIENT", "REPLY", "ON"]), Reply::Ok);
+}
+
+#[test]
 fn client_list_flags_a_blocked_client() {
     let server = TestServer::start();
     let mut observer = server.raw();

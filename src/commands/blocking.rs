@@ -57,7 +57,7 @@ use tokio::sync::oneshot;
 use crate::commands::{CmdResult, CommandError, Ctx, int_arg};
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::server::Server;
-use crate::server::client::ClientHandle;
+use crate::server::client::{ClientHandle, ReplyMode};
 use crate::store::waiters::{ServeOp, UnblockReason, Waiter, Wake};
 use crate::util::clock::now_ms;
 use crate::util::numbers::parse_long_double;
@@ -90,6 +90,9 @@ pub struct Blocked {
     receiver: oneshot::Receiver<Wake>,
     /// Unix milliseconds; `None` waits forever.
     pub deadline_ms: Option<u64>,
+    /// `CLIENT REPLY OFF` or `SKIP` was in force when the command ran: the gate
+    /// drops replies as they are written, and this one comes later.
+    silent: bool,
 }
 
 /// Parks the calling client on `keys`, which the handler has just found empty with
@@ -105,10 +108,12 @@ pub fn block<'k>(
     ctx.locked().register(&waiter);
     *ctx.client.handle.blocked_on.lock() = Some(waiter.clone());
     server.blocked.fetch_add(1, Ordering::Relaxed);
+    let silent = ctx.client.reply_mode != ReplyMode::On;
     ctx.client.blocked = Some(Blocked {
         waiter,
         receiver,
         deadline_ms,
+        silent,
     });
 }
 
@@ -147,6 +152,9 @@ impl<'s> Waiting<'s> {
     /// reply: the delivery, the timeout's null array, or the `UNBLOCKED` error.
     pub fn finish(mut self, wake: Option<Wake>, out: &mut Vec<u8>, protocol: Protocol) {
         let raced = self.leave(false);
+        if self.blocked.silent {
+            return;
+        }
         let mut reply = ReplyWriter::new(out, protocol);
         match wake.or(raced) {
             Some(Wake::Served(delivery)) => reply.raw().extend_from_slice(&delivery.reply),

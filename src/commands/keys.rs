@@ -190,7 +190,7 @@ fn expire_generic(
     let now = ctx.now_ms as i64;
     let (mut db, out) = ctx.db_and_out();
     let key = &args[1];
-    let Some(entry) = db.get_mut(key) else {
+    let Some(entry) = db.peek(key) else {
         out.int(0);
         return Ok(());
     };
@@ -273,7 +273,7 @@ fn pexpiretime(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn persist(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    let had_deadline = db.get_mut(&args[1]).and_then(|e| e.expire_at()).is_some();
+    let had_deadline = db.peek(&args[1]).and_then(|e| e.expire_at()).is_some();
     if had_deadline {
         db.set_expire(&args[1], 0);
     }
@@ -537,7 +537,7 @@ fn move_key(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 /// Applies `f` to the entry under `key`, if the key exists.
 fn with_entry<T>(ctx: &mut Ctx<'_, '_>, key: &[u8], f: impl FnOnce(&Entry) -> T) -> Option<T> {
-    ctx.db().get_mut(key).map(|entry| f(entry))
+    ctx.db().peek(key).map(f)
 }
 
 fn object_encoding(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {

@@ -789,8 +789,13 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     if !(0..databases).contains(&first) || !(0..databases).contains(&second) {
         return Err(CommandError::DbIndexOutOfRange);
     }
-    for (_, shard) in ctx.locked().shards() {
-        shard.dbs.swap(first as usize, second as usize);
+    let (low, high) = (first.min(second) as usize, first.max(second) as usize);
+    let now = ctx.now_ms;
+    if low != high {
+        for (_, shard) in ctx.locked().shards() {
+            let (left, right) = shard.dbs.split_at_mut(high);
+            left[low].swap_keys(&mut right[0], now);
+        }
     }
     ctx.out.ok();
     Ok(())

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -80,6 +80,7 @@ impl Client {
     pub fn set_protocol(&mut self, protocol: Protocol) {
         self.protocol = protocol;
         self.handle.info.lock().protocol = protocol;
+        self.handle.set_protocol(protocol);
     }
 }
 
@@ -113,6 +114,8 @@ pub struct ClientHandle {
     pub outbox: Outbox,
     /// Channel plus pattern subscriptions, mirrored from the owning connection.
     subscriptions: AtomicUsize,
+    /// The protocol, mirrored so publishers pick the right encoding without a lock.
+    resp3: AtomicBool,
 }
 
 impl ClientHandle {
@@ -128,6 +131,7 @@ impl ClientHandle {
             kill: CancellationToken::new(),
             outbox: Outbox::default(),
             subscriptions: AtomicUsize::new(0),
+            resp3: AtomicBool::new(false),
         }
     }
 
@@ -153,6 +157,20 @@ impl ClientHandle {
 
     pub fn set_subscriptions(&self, count: usize) {
         self.subscriptions.store(count, Ordering::Relaxed);
+    }
+
+    /// The protocol the client speaks (for encoding pushed frames).
+    pub fn protocol(&self) -> Protocol {
+        if self.resp3.load(Ordering::Relaxed) {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
+
+    pub fn set_protocol(&self, protocol: Protocol) {
+        self.resp3
+            .store(protocol == Protocol::Resp3, Ordering::Relaxed);
     }
 
     /// Command-table index of the last command run, if any.

@@ -190,6 +190,7 @@ fn quit(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    crate::commands::transactions::forget_watches(ctx);
     let client = &mut *ctx.client;
     client.transaction = None;
     client.reply_mode = ReplyMode::On;

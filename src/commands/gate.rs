@@ -14,7 +14,7 @@ use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
-use crate::store::Locked;
+use crate::store::{ALL_SHARDS, Locked};
 use crate::util::clock::now_ms;
 
 /// What the connection must do after a request.
@@ -142,17 +142,21 @@ fn reject(
     Outcome::Continue
 }
 
-/// Locks what `spec` declares for this request.
-pub fn lock_for<'a>(server: &'a Server, spec: &CommandSpec, args: &Args<'_>) -> Option<Locked<'a>> {
+/// The shards `spec` declares for this request: `None` when it has no keys.
+pub fn mask_for(server: &Server, spec: &CommandSpec, args: &Args<'_>) -> Option<u64> {
     if spec.has(flags::ALL_KEYS) {
-        return Some(server.keyspace.lock_all());
+        return Some(ALL_SHARDS);
     }
     if spec.has(flags::NO_KEYS) || spec.keys.first == 0 {
         return None;
     }
-    let keyspace = &server.keyspace;
-    let mask = keyspace.mask_of(spec.keys.positions(args.len()).map(|i| &args[i]));
-    Some(keyspace.lock(mask))
+    let keys = spec.keys.positions(args.len()).map(|i| &args[i]);
+    Some(server.keyspace.mask_of(keys))
+}
+
+/// Locks what `spec` declares for this request.
+pub fn lock_for<'a>(server: &'a Server, spec: &CommandSpec, args: &Args<'_>) -> Option<Locked<'a>> {
+    mask_for(server, spec, args).map(|mask| server.keyspace.lock(mask))
 }
 
 /// Runs a command that passed the gate: locks, calls the handler, renders its error,
@@ -165,7 +169,7 @@ pub fn execute(
     args: Args<'_>,
 ) -> Flow {
     let started = Instant::now();
-    let store = lock_for(server, spec, &args);
+    let mut store = lock_for(server, spec, &args);
     let mut effects = Effects::default();
     let (flow, failed) = run_handler(
         server,
@@ -173,10 +177,26 @@ pub fn execute(
         out,
         spec,
         args,
-        store,
+        &mut store,
         now_ms(),
         &mut effects,
+        false,
     );
+    drop(store);
+    record_call(server, client, spec, &args, started, failed);
+    flow
+}
+
+/// Records a command that ran (top level, or queued in EXEC): statistics, the last
+/// command for `CLIENT LIST`, and the `MONITOR` feed.
+pub fn record_call(
+    server: &Server,
+    client: &Client,
+    spec: &'static CommandSpec,
+    args: &Args<'_>,
+    started: Instant,
+    failed: bool,
+) {
     let index = CommandTable::get().index(spec);
     server
         .stats
@@ -184,13 +204,13 @@ pub fn execute(
         .record_call(started.elapsed().as_micros() as u64, failed);
     client.handle.set_last_command(index);
     if server.monitors_active() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
-        server.feed_monitors(client, &args);
+        server.feed_monitors(client, args);
     }
-    flow
 }
 
-/// Calls a handler with an already-locked store (EXEC and scripts reuse their locks),
-/// adding what it leaves to do to `effects`.
+/// Calls a handler with the shards in `store` (EXEC and scripts lend the same locks
+/// to every command they run), adding what it leaves to do to `effects`. `nested` is
+/// true inside EXEC or a script: blocking commands then answer at once.
 ///
 /// # Returns
 /// The handler's flow, and whether it failed.
@@ -201,21 +221,22 @@ pub fn run_handler<'a>(
     out: &mut Vec<u8>,
     spec: &'static CommandSpec,
     args: Args<'_>,
-    store: Option<Locked<'a>>,
+    store: &mut Option<Locked<'a>>,
     now_ms: u64,
     effects: &mut Effects,
+    nested: bool,
 ) -> (Flow, bool) {
     let protocol = client.protocol;
     let mut ctx = Ctx {
         server,
         client,
         out: ReplyWriter::new(out, protocol),
-        store,
+        store: store.take(),
         now_ms,
         spec,
         flow: Flow::Continue,
         effects,
-        nested: false,
+        nested,
     };
     let result = (spec.handler)(&mut ctx, args);
     let failed = match result {
@@ -225,6 +246,7 @@ pub fn run_handler<'a>(
             true
         }
     };
+    *store = ctx.store.take();
     (std::mem::take(&mut ctx.flow), failed)
 }
 

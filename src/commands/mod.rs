@@ -17,6 +17,7 @@ pub mod keys;
 pub mod server;
 pub mod strings;
 pub mod table;
+pub mod transactions;
 
 pub use context::{Ctx, Effects, Flow};
 pub use error::CommandError;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::CommandSpec;
 use crate::protocol::{OwnedArgs, Protocol};
 use crate::server::outbox::Outbox;
+use crate::store::watch::WatchSet;
 
 /// `CLIENT REPLY` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,6 +54,8 @@ pub struct Client {
     pub transaction: Option<Transaction>,
     /// Channel plus pattern subscriptions (RESP2 subscribed mode when non-zero).
     pub subscriptions: usize,
+    /// Keys this connection WATCHes, and the flag that says one of them changed.
+    pub watched: WatchSet,
     pub handle: Arc<ClientHandle>,
 }
 
@@ -66,6 +69,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             transaction: None,
             subscriptions: 0,
+            watched: WatchSet::default(),
             handle,
         }
     }

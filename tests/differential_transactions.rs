@@ -241,6 +241,20 @@ fn pipelined_transaction_in_one_write() {
     );
 }
 
+/// A subscribe inside EXEC confirms inside the EXEC array; SSUBSCRIBE is refused
+/// there, as Redis does for clients that expect one reply per command.
+#[test]
+fn subscribing_inside_exec() {
+    for resp3 in [false, true] {
+        let oracle = Oracle::start(&[]);
+        let server = TestServer::start();
+        let mut pair = pair(&oracle, &server, resp3);
+        pair.script("MULTI\nSSUBSCRIBE s\nPSUBSCRIBE p*\nPUBLISH x y\nSUBSCRIBE c\nEXEC");
+        pair.check_n("UNSUBSCRIBE", 1);
+        pair.check_n("PUNSUBSCRIBE", 1);
+    }
+}
+
 #[test]
 fn reset_discards_the_transaction_and_the_watches() {
     let oracle = Oracle::start(&[]);

@@ -57,6 +57,9 @@ pub fn dispatch(
     let start = out.len();
     let flow = execute(server, client, out, spec, args);
     apply_reply_mode(client, mode_before, out, start);
+    if client.subscriptions > 0 {
+        own_pushes_first(client, out, start);
+    }
     match flow {
         Flow::Continue => Outcome::Continue,
         Flow::Close => Outcome::Close,
@@ -140,6 +143,17 @@ fn reject(
     }
     ReplyWriter::new(out, client.protocol).error(error.reply_text().as_bytes());
     Outcome::Continue
+}
+
+/// Messages a subscribed client caused itself (a PUBLISH to its own channel, a
+/// notification of its own write) go before the reply, as in Redis, where they are
+/// written while the command runs. Only at top level: inside an EXEC array a push
+/// would split the array.
+fn own_pushes_first(client: &Client, out: &mut Vec<u8>, start: usize) {
+    let mut pushes = Vec::new();
+    if client.handle.outbox.drain_into(&mut pushes) > 0 {
+        out.splice(start..start, pushes);
+    }
 }
 
 /// The shards `spec` declares for this request: `None` when it has no keys.

@@ -3,16 +3,17 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::commands::{CommandSpec, connection, keys, server, strings, transactions};
+use crate::commands::{CommandSpec, connection, keys, pubsub, server, strings, transactions};
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 5] {
+fn families() -> [&'static [CommandSpec]; 6] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
         transactions::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::CommandSpec;
 use crate::protocol::{OwnedArgs, Protocol};
+use crate::pubsub::Subscriptions;
 use crate::server::outbox::Outbox;
 use crate::store::watch::WatchSet;
 
@@ -52,8 +53,11 @@ pub struct Client {
     pub authenticated: bool,
     pub reply_mode: ReplyMode,
     pub transaction: Option<Transaction>,
-    /// Channel plus pattern subscriptions (RESP2 subscribed mode when non-zero).
+    /// Every subscription, shard channels included (RESP2 subscribed mode when
+    /// non-zero); kept equal to `pubsub.total()` by [`Client::subscriptions_changed`].
     pub subscriptions: usize,
+    /// Channels, patterns and shard channels this connection listens to.
+    pub pubsub: Subscriptions,
     /// Keys this connection WATCHes, and the flag that says one of them changed.
     pub watched: WatchSet,
     pub handle: Arc<ClientHandle>,
@@ -69,6 +73,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             transaction: None,
             subscriptions: 0,
+            pubsub: Subscriptions::default(),
             watched: WatchSet::default(),
             handle,
         }
@@ -85,6 +90,12 @@ impl Client {
         self.protocol = protocol;
         self.handle.info.lock().protocol = protocol;
         self.handle.set_protocol(protocol);
+    }
+
+    /// Refreshes the subscription counts after `pubsub` changed.
+    pub fn subscriptions_changed(&mut self) {
+        self.subscriptions = self.pubsub.total();
+        self.handle.set_subscriptions(self.pubsub.counts());
     }
 }
 
@@ -116,8 +127,9 @@ pub struct ClientHandle {
     pub kill: CancellationToken,
     /// Frames pushed to the client from elsewhere: pub/sub messages, MONITOR lines.
     pub outbox: Outbox,
-    /// Channel plus pattern subscriptions, mirrored from the owning connection.
-    subscriptions: AtomicUsize,
+    /// Channel, pattern and shard-channel subscriptions, mirrored from the owning
+    /// connection (`CLIENT LIST` `sub=`, `psub=`, `ssub=`).
+    subscriptions: [AtomicUsize; 3],
     /// The protocol, mirrored so publishers pick the right encoding without a lock.
     resp3: AtomicBool,
 }
@@ -134,7 +146,7 @@ impl ClientHandle {
             last_command: AtomicUsize::new(0),
             kill: CancellationToken::new(),
             outbox: Outbox::default(),
-            subscriptions: AtomicUsize::new(0),
+            subscriptions: Default::default(),
             resp3: AtomicBool::new(false),
         }
     }
@@ -155,12 +167,20 @@ impl ClientHandle {
         self.last_command.store(index + 1, Ordering::Relaxed);
     }
 
+    /// Every subscription, of every kind.
     pub fn subscriptions(&self) -> usize {
-        self.subscriptions.load(Ordering::Relaxed)
+        self.subscription_counts().iter().sum()
     }
 
-    pub fn set_subscriptions(&self, count: usize) {
-        self.subscriptions.store(count, Ordering::Relaxed);
+    /// Channel, pattern and shard-channel subscriptions.
+    pub fn subscription_counts(&self) -> [usize; 3] {
+        [0, 1, 2].map(|kind| self.subscriptions[kind].load(Ordering::Relaxed))
+    }
+
+    pub fn set_subscriptions(&self, counts: [usize; 3]) {
+        for (mirror, count) in self.subscriptions.iter().zip(counts) {
+            mirror.store(count, Ordering::Relaxed);
+        }
     }
 
     /// The protocol the client speaks (for encoding pushed frames).

@@ -74,6 +74,7 @@ pub async fn serve_client(server: Arc<Server>, mut stream: TcpStream, handle: Ar
         _ => tracing::info!(id = client.id, addr = %handle.addr, %ending, "closing client"),
     }
     server.remove_monitor(client.id);
+    server.pubsub.leave(&mut client.pubsub, client.id);
     client.watched.clear(&server.keyspace, None);
     server.clients.remove(&client.id);
 }

@@ -5,7 +5,8 @@
 //! `MULTI` queueing, and only then execution. A refused command gets an error reply
 //! and, inside `MULTI`, marks the transaction so that `EXEC` aborts. Execution locks
 //! the shards of the command's declared keys, runs the handler, renders its error if
-//! it failed, and records statistics and the `MONITOR` feed.
+//! it failed, publishes the keyspace events the store recorded, and records
+//! statistics and the `MONITOR` feed.
 
 use std::time::Instant;
 
@@ -223,8 +224,9 @@ pub fn record_call(
 }
 
 /// Calls a handler with the shards in `store` (EXEC and scripts lend the same locks
-/// to every command they run), adding what it leaves to do to `effects`. `nested` is
-/// true inside EXEC or a script: blocking commands then answer at once.
+/// to every command they run), adding what it leaves to do to `effects`, then
+/// publishes the keyspace events recorded while it ran. `nested` is true inside EXEC
+/// or a script: blocking commands then answer at once.
 ///
 /// # Returns
 /// The handler's flow, and whether it failed.
@@ -260,6 +262,7 @@ pub fn run_handler<'a>(
             true
         }
     };
+    ctx.publish_store_events();
     *store = ctx.store.take();
     (std::mem::take(&mut ctx.flow), failed)
 }

@@ -112,8 +112,8 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                         Outcome::Abort => return Ending::Attack,
                     }
                     if output.len() >= FLUSH_THRESHOLD {
-                        if let Err(error) = write_out(server, stream, &mut output).await {
-                            return Ending::Io(error);
+                        if let Err(ending) = write_out(server, &handle, stream, &mut output).await {
+                            return ending;
                         }
                     }
                 }
@@ -132,8 +132,8 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         }
         handle.outbox.drain_into(&mut output);
         if !output.is_empty() {
-            if let Err(error) = write_out(server, stream, &mut output).await {
-                return Ending::Io(error);
+            if let Err(ending) = write_out(server, &handle, stream, &mut output).await {
+                return ending;
             }
         }
         if let Some(ending) = ending {
@@ -185,12 +185,21 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
     }
 }
 
+/// Writes `output` in full, unless the client is killed meanwhile: a subscriber that
+/// stopped reading is closed by its output limit, and must not stay parked here.
 async fn write_out(
     server: &Server,
+    handle: &ClientHandle,
     stream: &mut TcpStream,
     output: &mut Vec<u8>,
-) -> std::io::Result<()> {
-    stream.write_all(output).await?;
+) -> Result<(), Ending> {
+    // A write cut short by the kill leaves the stream mid-reply, which is fine: the
+    // connection is being closed.
+    tokio::select! {
+        biased;
+        _ = handle.kill.cancelled() => return Err(Ending::Killed),
+        written = stream.write_all(output) => written.map_err(Ending::Io)?,
+    }
     server
         .stats
         .net_output_bytes

@@ -233,14 +233,24 @@ impl Server {
         }
     }
 
-    /// Pushes a frame to a client, closing it if its output limit is exceeded.
+    /// Pushes a frame to a client, closing it if its output limit is exceeded. The
+    /// frame is then not queued, and the client is closed rather than left to miss it
+    /// unknowingly; the close is logged once.
     pub fn push_to(&self, client: &ClientHandle, frame: Bytes, limit: OutputLimit) {
         if let Err(overflow) = client.outbox.push(frame, limit) {
+            if client.kill.is_cancelled() {
+                return;
+            }
             let name = String::from_utf8_lossy(&client.info.lock().name).into_owned();
+            let [channels, patterns, shard_channels] = client.subscription_counts();
             tracing::warn!(
                 id = client.id,
                 addr = %client.addr,
                 name = %name,
+                channels,
+                patterns,
+                shard_channels,
+                pending_bytes = client.outbox.pending_bytes(),
                 ?overflow,
                 "Client scheduled to be closed ASAP for overcoming of output buffer limits."
             );

@@ -8,6 +8,8 @@
 //!   through, and the handlers by family.
 //! * [`store`]: the sharded keyspace, value types and expiry; synchronous and
 //!   socket-free.
+//! * [`pubsub`]: channel, pattern and shard-channel subscriptions, message
+//!   delivery, and keyspace notifications.
 //! * [`server`]: shared state, listening, the per-client task, shutdown.
 //! * [`config`]: every option, its default, and redis.conf parsing.
 //! * [`util`]: glob matching and Redis's number formats.
@@ -15,6 +17,7 @@
 pub mod commands;
 pub mod config;
 pub mod protocol;
+pub mod pubsub;
 pub mod server;
 pub mod store;
 pub mod util;

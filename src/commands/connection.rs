@@ -203,6 +203,8 @@ fn quit(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 }
 
 fn reset(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    crate::commands::transactions::forget_watches(ctx);
+    crate::commands::pubsub::leave_all(ctx);
     let client = &mut *ctx.client;
     client.transaction = None;
     client.reply_mode = ReplyMode::On;
@@ -378,7 +380,7 @@ fn client_setinfo(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
     let info = handle.info.lock().clone();
     let is_self = handle.id == ctx.client.id;
-    let subs = handle.subscriptions();
+    let [sub, psub, ssub] = handle.subscription_counts();
     let in_multi = if is_self {
         ctx.client
             .transaction
@@ -391,7 +393,7 @@ pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
     if info.monitor {
         flags.push('O');
     }
-    if subs > 0 {
+    if sub + psub + ssub > 0 {
         flags.push('P');
     }
     if in_multi.is_some() {
@@ -421,7 +423,7 @@ pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
     };
     let omem = handle.outbox.pending_bytes();
     format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         handle.id,
         handle.addr,
         handle.laddr,
@@ -430,7 +432,9 @@ pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
         handle.idle_seconds(),
         flags,
         info.db,
-        subs,
+        sub,
+        psub,
+        ssub,
         in_multi.unwrap_or(-1),
         omem,
         omem + 16384,

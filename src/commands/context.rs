@@ -3,6 +3,7 @@
 
 use crate::commands::CommandSpec;
 use crate::protocol::ReplyWriter;
+use crate::pubsub::notify::{self, KeyEvent};
 use crate::server::Server;
 use crate::server::client::Client;
 use crate::store::{DbView, Locked};
@@ -77,6 +78,41 @@ impl<'c, 'a> Ctx<'c, 'a> {
         locked
             .db(db, now)
             .note_ready(key, &mut self.effects.ready_keys);
+    }
+
+    /// Publishes a keyspace notification: event `event` of class `class` (see
+    /// [`notify::class`]) on `key` in the selected database. Call it once per change,
+    /// after making it, where Redis calls `notifyKeyspaceEvent`; see [`notify`] for
+    /// the conventions. Costs one atomic load when the class is off.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.client.db;
+        self.notify_in(db, class, event, key);
+    }
+
+    /// [`Ctx::notify`] for a key in database `db` (MOVE, COPY ... DB).
+    pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
+        if self.server.notify_flags() & class == 0 {
+            return;
+        }
+        // Events the store recorded so far (`expired`, `new`) happened first.
+        self.publish_store_events();
+        let event = KeyEvent {
+            class,
+            event,
+            db,
+            key: key.into(),
+        };
+        notify::publish(self.server, &event);
+    }
+
+    /// Publishes the keyspace events the store recorded (lazy expiry, new keys,
+    /// misses), in order.
+    pub fn publish_store_events(&mut self) {
+        if let Some(locked) = self.store.as_mut() {
+            for event in locked.take_events() {
+                notify::publish(self.server, &event);
+            }
+        }
     }
 
     /// The locked shards.

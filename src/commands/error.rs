@@ -22,6 +22,12 @@ pub enum CommandError {
         container: String,
         sub: Vec<u8>,
     },
+    /// A subcommand whose own argument count is wrong (PUBSUB CHANNELS a b):
+    /// `container` upper-cased in the text, `sub` as sent.
+    SubcommandSyntax {
+        container: String,
+        sub: Vec<u8>,
+    },
     /// Carries the command's lower-case full name (`get`, `client|setname`).
     WrongArity(String),
     WrongType,
@@ -46,6 +52,9 @@ pub enum CommandError {
     NestedMulti,
     WatchInMulti,
     ExecAbort,
+    /// A subscribing command run where a reply per command is expected (SSUBSCRIBE
+    /// inside EXEC); carries the upper-case command name.
+    DenyBlocking(&'static str),
     NoScript,
     Loading,
     MaxClients,
@@ -89,6 +98,18 @@ impl CommandError {
                     "ERR unknown subcommand '{}'. Try {} HELP.",
                     lossy_cut(sub),
                     container.to_ascii_uppercase()
+                ));
+            }
+            SubcommandSyntax { container, sub } => {
+                return Cow::Owned(format!(
+                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+                    lossy_cut(sub),
+                    container.to_ascii_uppercase()
+                ));
+            }
+            DenyBlocking(name) => {
+                return Cow::Owned(format!(
+                    "ERR {name} isn't allowed for a DENY BLOCKING client"
                 ));
             }
             WrongArity(name) => {

@@ -5,7 +5,8 @@
 //! `MULTI` queueing, and only then execution. A refused command gets an error reply
 //! and, inside `MULTI`, marks the transaction so that `EXEC` aborts. Execution locks
 //! the shards of the command's declared keys, runs the handler, renders its error if
-//! it failed, and records statistics and the `MONITOR` feed.
+//! it failed, publishes the keyspace events the store recorded, and records
+//! statistics and the `MONITOR` feed.
 
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
-use crate::store::Locked;
+use crate::store::{ALL_SHARDS, Locked};
 use crate::util::clock::now_ms;
 
 /// What the connection must do after a request.
@@ -57,6 +58,9 @@ pub fn dispatch(
     let start = out.len();
     let flow = execute(server, client, out, spec, args);
     apply_reply_mode(client, mode_before, out, start);
+    if client.subscriptions > 0 {
+        own_pushes_first(client, out, start);
+    }
     match flow {
         Flow::Continue => Outcome::Continue,
         Flow::Close => Outcome::Close,
@@ -142,17 +146,32 @@ fn reject(
     Outcome::Continue
 }
 
-/// Locks what `spec` declares for this request.
-pub fn lock_for<'a>(server: &'a Server, spec: &CommandSpec, args: &Args<'_>) -> Option<Locked<'a>> {
+/// Messages a subscribed client caused itself (a PUBLISH to its own channel, a
+/// notification of its own write) go before the reply, as in Redis, where they are
+/// written while the command runs. Only at top level: inside an EXEC array a push
+/// would split the array.
+fn own_pushes_first(client: &Client, out: &mut Vec<u8>, start: usize) {
+    let mut pushes = Vec::new();
+    if client.handle.outbox.drain_into(&mut pushes) > 0 {
+        out.splice(start..start, pushes);
+    }
+}
+
+/// The shards `spec` declares for this request: `None` when it has no keys.
+pub fn mask_for(server: &Server, spec: &CommandSpec, args: &Args<'_>) -> Option<u64> {
     if spec.has(flags::ALL_KEYS) {
-        return Some(server.keyspace.lock_all());
+        return Some(ALL_SHARDS);
     }
     if spec.has(flags::NO_KEYS) || spec.keys.first == 0 {
         return None;
     }
-    let keyspace = &server.keyspace;
-    let mask = keyspace.mask_of(spec.keys.positions(args.len()).map(|i| &args[i]));
-    Some(keyspace.lock(mask))
+    let keys = spec.keys.positions(args.len()).map(|i| &args[i]);
+    Some(server.keyspace.mask_of(keys))
+}
+
+/// Locks what `spec` declares for this request.
+pub fn lock_for<'a>(server: &'a Server, spec: &CommandSpec, args: &Args<'_>) -> Option<Locked<'a>> {
+    mask_for(server, spec, args).map(|mask| server.keyspace.lock(mask))
 }
 
 /// Runs a command that passed the gate: locks, calls the handler, renders its error,
@@ -165,7 +184,7 @@ pub fn execute(
     args: Args<'_>,
 ) -> Flow {
     let started = Instant::now();
-    let store = lock_for(server, spec, &args);
+    let mut store = lock_for(server, spec, &args);
     let mut effects = Effects::default();
     let (flow, failed) = run_handler(
         server,
@@ -173,10 +192,12 @@ pub fn execute(
         out,
         spec,
         args,
-        store,
+        &mut store,
         now_ms(),
         &mut effects,
+        false,
     );
+    drop(store);
     // The locks are released: serve clients blocked on keys the command filled,
     // before its own reply leaves.
     if !effects.ready_keys.is_empty() {
@@ -184,6 +205,20 @@ pub fn execute(
             .keyspace
             .serve_ready(std::mem::take(&mut effects.ready_keys), now_ms());
     }
+    record_call(server, client, spec, &args, started, failed);
+    flow
+}
+
+/// Records a command that ran (top level, or queued in EXEC): statistics, the last
+/// command for `CLIENT LIST`, and the `MONITOR` feed.
+pub fn record_call(
+    server: &Server,
+    client: &Client,
+    spec: &'static CommandSpec,
+    args: &Args<'_>,
+    started: Instant,
+    failed: bool,
+) {
     let index = CommandTable::get().index(spec);
     server
         .stats
@@ -191,13 +226,14 @@ pub fn execute(
         .record_call(started.elapsed().as_micros() as u64, failed);
     client.handle.set_last_command(index);
     if server.monitors_active() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
-        server.feed_monitors(client, &args);
+        server.feed_monitors(client, args);
     }
-    flow
 }
 
-/// Calls a handler with an already-locked store (EXEC and scripts reuse their locks),
-/// adding what it leaves to do to `effects`.
+/// Calls a handler with the shards in `store` (EXEC and scripts lend the same locks
+/// to every command they run), adding what it leaves to do to `effects`, then
+/// publishes the keyspace events recorded while it ran. `nested` is true inside EXEC
+/// or a script: blocking commands then answer at once.
 ///
 /// # Returns
 /// The handler's flow, and whether it failed.
@@ -208,21 +244,22 @@ pub fn run_handler<'a>(
     out: &mut Vec<u8>,
     spec: &'static CommandSpec,
     args: Args<'_>,
-    store: Option<Locked<'a>>,
+    store: &mut Option<Locked<'a>>,
     now_ms: u64,
     effects: &mut Effects,
+    nested: bool,
 ) -> (Flow, bool) {
     let protocol = client.protocol;
     let mut ctx = Ctx {
         server,
         client,
         out: ReplyWriter::new(out, protocol),
-        store,
+        store: store.take(),
         now_ms,
         spec,
         flow: Flow::Continue,
         effects,
-        nested: false,
+        nested,
     };
     let result = (spec.handler)(&mut ctx, args);
     let failed = match result {
@@ -232,6 +269,8 @@ pub fn run_handler<'a>(
             true
         }
     };
+    ctx.publish_store_events();
+    *store = ctx.store.take();
     (std::mem::take(&mut ctx.flow), failed)
 }
 

@@ -4,6 +4,7 @@ use crate::commands::connection::help_reply;
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, container_handler, int_arg};
 use crate::protocol::Args;
+use crate::pubsub::notify::class;
 use crate::store::{Entry, SHARD_COUNT};
 use crate::util::glob::glob_match;
 use crate::util::random;
@@ -90,13 +91,14 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn del(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let (mut db, out) = ctx.db_and_out();
-    let removed = args
-        .iter()
-        .skip(1)
-        .filter(|key| db.remove(key).is_some())
-        .count();
-    out.int(removed as i64);
+    let mut removed = 0;
+    for key in args.iter().skip(1) {
+        if ctx.db().remove(key).is_some() {
+            removed += 1;
+            ctx.notify(class::GENERIC, "del", key);
+        }
+    }
+    ctx.out.int(removed);
     Ok(())
 }
 
@@ -190,7 +192,7 @@ fn expire_generic(
     let now = ctx.now_ms as i64;
     let (mut db, out) = ctx.db_and_out();
     let key = &args[1];
-    let Some(entry) = db.get_mut(key) else {
+    let Some(entry) = db.peek(key) else {
         out.int(0);
         return Ok(());
     };
@@ -199,12 +201,15 @@ fn expire_generic(
         out.int(0);
         return Ok(());
     }
-    if at <= now {
+    let event = if at <= now {
         db.remove(key);
+        "del"
     } else {
         db.set_expire(key, new);
-    }
+        "expire"
+    };
     out.int(1);
+    ctx.notify(class::GENERIC, event, key);
     Ok(())
 }
 
@@ -273,11 +278,14 @@ fn pexpiretime(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn persist(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    let had_deadline = db.get_mut(&args[1]).and_then(|e| e.expire_at()).is_some();
+    let had_deadline = db.peek(&args[1]).and_then(|e| e.expire_at()).is_some();
     if had_deadline {
         db.set_expire(&args[1], 0);
     }
     out.int(had_deadline.into());
+    if had_deadline {
+        ctx.notify(class::GENERIC, "persist", &args[1]);
+    }
     Ok(())
 }
 
@@ -448,12 +456,19 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, args: Args<'_>, only_if_missing: bool) 
     }
     if source != target {
         let entry = db.remove(source).expect("checked above");
+        // As Redis: an existing target is deleted, then the key is added anew (so
+        // the target reports `new`).
+        db.remove(target);
         db.insert_entry(target, entry);
     }
     if only_if_missing {
         out.int(1);
     } else {
         out.ok();
+    }
+    if source != target {
+        ctx.notify(class::GENERIC, "rename_from", source);
+        ctx.notify(class::GENERIC, "rename_to", target);
     }
     ctx.signal_ready(target);
     Ok(())
@@ -508,8 +523,10 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
+    destination.remove(target);
     destination.insert_entry(target, entry);
     ctx.out.int(1);
+    ctx.notify_in(target_db, class::GENERIC, "copy_to", target);
     ctx.signal_ready_in(target_db, target);
     Ok(())
 }
@@ -534,13 +551,15 @@ fn move_key(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         .expect("checked above");
     locked.db(target_db, now).insert_entry(key, entry);
     ctx.out.int(1);
+    ctx.notify_in(source_db, class::GENERIC, "move_from", key);
+    ctx.notify_in(target_db, class::GENERIC, "move_to", key);
     ctx.signal_ready_in(target_db, key);
     Ok(())
 }
 
 /// Applies `f` to the entry under `key`, if the key exists.
 fn with_entry<T>(ctx: &mut Ctx<'_, '_>, key: &[u8], f: impl FnOnce(&Entry) -> T) -> Option<T> {
-    ctx.db().get_mut(key).map(|entry| f(entry))
+    ctx.db().peek(key).map(f)
 }
 
 fn object_encoding(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {

@@ -16,9 +16,11 @@ pub mod error;
 pub mod gate;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
 pub mod server;
 pub mod strings;
 pub mod table;
+pub mod transactions;
 
 pub use context::{Ctx, Effects, Flow};
 pub use error::CommandError;

@@ -9,6 +9,7 @@ use crate::commands::table::CommandTable;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler};
 use crate::config::{OPTIONS, find_option};
 use crate::protocol::Args;
+use crate::pubsub::Kind;
 use crate::server::{REDIS_COMPAT_VERSION, VERSION};
 use crate::store::{Shard, ShardStats};
 use crate::util::clock::now_us;
@@ -430,6 +431,10 @@ fn info_stats(ctx: &Ctx<'_, '_>, shards: &[&Shard], text: &mut String) {
     field(text, "evicted_keys", 0);
     field(text, "keyspace_hits", totals.keyspace_hits);
     field(text, "keyspace_misses", totals.keyspace_misses);
+    let pubsub = &server.pubsub;
+    field(text, "pubsub_channels", pubsub.len(Kind::Channel));
+    field(text, "pubsub_patterns", pubsub.len(Kind::Pattern));
+    field(text, "pubsubshard_channels", pubsub.len(Kind::Shard));
 }
 
 fn info_replication(ctx: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
@@ -789,8 +794,13 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     if !(0..databases).contains(&first) || !(0..databases).contains(&second) {
         return Err(CommandError::DbIndexOutOfRange);
     }
-    for (_, shard) in ctx.locked().shards() {
-        shard.dbs.swap(first as usize, second as usize);
+    let (low, high) = (first.min(second) as usize, first.max(second) as usize);
+    let now = ctx.now_ms;
+    if low != high {
+        for (_, shard) in ctx.locked().shards() {
+            let (left, right) = shard.dbs.split_at_mut(high);
+            left[low].swap_keys(&mut right[0], now);
+        }
     }
     // Clients blocked in either database may find their keys filled now.
     if let Some(locked) = ctx.store.as_mut() {

@@ -3,6 +3,7 @@
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, int_arg};
 use crate::protocol::Args;
+use crate::pubsub::notify::class;
 use crate::store::strings::{Expiry, substring};
 use crate::util::numbers::parse_long_double;
 
@@ -162,7 +163,16 @@ fn set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     if !options.get {
         out.ok();
     }
+    notify_set(ctx, key, matches!(options.expiry, Some(Expiry::At(_))));
     Ok(())
+}
+
+/// The events of a string write: `set`, then `expire` when it set a deadline.
+fn notify_set(ctx: &mut Ctx<'_, '_>, key: &[u8], with_deadline: bool) {
+    ctx.notify(class::STRING, "set", key);
+    if with_deadline {
+        ctx.notify(class::GENERIC, "expire", key);
+    }
 }
 
 fn set_with_expiry(
@@ -175,6 +185,7 @@ fn set_with_expiry(
     let (mut db, out) = ctx.db_and_out();
     db.set_string(&args[1], &args[3], Expiry::At(at));
     out.ok();
+    notify_set(ctx, &args[1], true);
     Ok(())
 }
 
@@ -193,6 +204,9 @@ fn setnx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         db.set_string(&args[1], &args[2], Expiry::Clear);
     }
     out.int(created.into());
+    if created {
+        notify_set(ctx, &args[1], false);
+    }
     Ok(())
 }
 
@@ -217,26 +231,30 @@ fn check_pairs(args: &Args<'_>, name: &str) -> CmdResult {
 
 fn mset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     check_pairs(&args, "mset")?;
-    let (mut db, out) = ctx.db_and_out();
-    for pair in (1..args.len()).step_by(2) {
-        db.set_string(&args[pair], &args[pair + 1], Expiry::Clear);
-    }
-    out.ok();
+    set_pairs(ctx, &args);
+    ctx.out.ok();
     Ok(())
 }
 
 fn msetnx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     check_pairs(&args, "msetnx")?;
-    let (mut db, out) = ctx.db_and_out();
+    let mut db = ctx.db();
     if (1..args.len()).step_by(2).any(|i| db.exists(&args[i])) {
-        out.int(0);
+        ctx.out.int(0);
         return Ok(());
     }
-    for pair in (1..args.len()).step_by(2) {
-        db.set_string(&args[pair], &args[pair + 1], Expiry::Clear);
-    }
-    out.int(1);
+    set_pairs(ctx, &args);
+    ctx.out.int(1);
     Ok(())
+}
+
+/// Stores each key/value pair of an MSET-style request, announcing each in turn.
+fn set_pairs(ctx: &mut Ctx<'_, '_>, args: &Args<'_>) {
+    for pair in (1..args.len()).step_by(2) {
+        ctx.db()
+            .set_string(&args[pair], &args[pair + 1], Expiry::Clear);
+        notify_set(ctx, &args[pair], false);
+    }
 }
 
 fn getset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
@@ -246,6 +264,7 @@ fn getset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         None => out.null(),
     }
     db.set_string(&args[1], &args[2], Expiry::Clear);
+    notify_set(ctx, &args[1], false);
     Ok(())
 }
 
@@ -255,6 +274,7 @@ fn getdel(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         Some(old) => {
             out.bulk(old);
             db.remove(&args[1]);
+            ctx.notify(class::GENERIC, "del", &args[1]);
         }
         None => out.null(),
     }
@@ -273,24 +293,30 @@ fn getex(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             return Ok(());
         }
     }
-    match options.expiry {
+    let event = match options.expiry {
         Some(Expiry::At(at)) if at <= now => {
             db.remove(key);
+            "del"
         }
         Some(Expiry::At(at)) => {
             db.set_expire(key, at);
+            "expire"
         }
-        Some(Expiry::Clear) => {
+        // Removing a deadline the key does not have changes nothing.
+        Some(Expiry::Clear) if db.peek(key).is_some_and(|e| e.expire_at().is_some()) => {
             db.set_expire(key, 0);
+            "persist"
         }
-        _ => {}
-    }
+        _ => return Ok(()),
+    };
+    ctx.notify(class::GENERIC, event, key);
     Ok(())
 }
 
 fn incr_reply(ctx: &mut Ctx<'_, '_>, key: &[u8], delta: i64) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
     out.int(db.incr_by(key, delta)?);
+    ctx.notify(class::STRING, "incrby", key);
     Ok(())
 }
 
@@ -318,6 +344,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let delta = parse_long_double(&args[2]).ok_or(CommandError::NotFloat)?;
     let (mut db, out) = ctx.db_and_out();
     out.bulk(&db.incr_by_float(&args[1], delta)?);
+    ctx.notify(class::STRING, "incrbyfloat", &args[1]);
     Ok(())
 }
 
@@ -325,6 +352,7 @@ fn append(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let max = ctx.server.config.read().proto_max_bulk_len;
     let (mut db, out) = ctx.db_and_out();
     out.int(db.append(&args[1], &args[2], max)? as i64);
+    ctx.notify(class::STRING, "append", &args[1]);
     Ok(())
 }
 
@@ -353,5 +381,9 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let max = ctx.server.config.read().proto_max_bulk_len;
     let (mut db, out) = ctx.db_and_out();
     out.int(db.set_range(&args[1], offset as usize, &args[3], max)? as i64);
+    // An empty write changes nothing.
+    if !args[3].is_empty() {
+        ctx.notify(class::STRING, "setrange", &args[1]);
+    }
     Ok(())
 }

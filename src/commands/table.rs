@@ -3,16 +3,20 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::commands::{CommandSpec, connection, keys, lists, server, strings};
+use crate::commands::{
+    CommandSpec, connection, keys, lists, pubsub, server, strings, transactions,
+};
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 5] {
+fn families() -> [&'static [CommandSpec]; 7] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
         server::COMMANDS,
+        transactions::COMMANDS,
+        pubsub::COMMANDS,
     ]
 }
 

@@ -443,13 +443,16 @@ pub static OPTIONS: &[OptionSpec] = &[
         "",
         true,
         |c, v| {
-            if !v.chars().all(|ch| "KEg$lshzxetmdnA".contains(ch)) {
-                return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into());
-            }
+            crate::pubsub::notify::parse_flags(v)
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
             c.notify_keyspace_events = v.to_string();
             Ok(())
         },
-        |c| c.notify_keyspace_events.clone()
+        // Shown in Redis's canonical spelling, which can hide a class (`n` under `A`):
+        // the value as set is kept, so no class is lost.
+        |c| crate::pubsub::notify::parse_flags(&c.notify_keyspace_events)
+            .map(crate::pubsub::notify::flags_to_string)
+            .unwrap_or_default()
     ),
     option!(
         "maxmemory",

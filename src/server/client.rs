@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::CommandSpec;
 use crate::protocol::{OwnedArgs, Protocol};
+use crate::pubsub::Subscriptions;
 use crate::server::outbox::Outbox;
+use crate::store::watch::WatchSet;
 
 /// `CLIENT REPLY` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,8 +53,13 @@ pub struct Client {
     pub authenticated: bool,
     pub reply_mode: ReplyMode,
     pub transaction: Option<Transaction>,
-    /// Channel plus pattern subscriptions (RESP2 subscribed mode when non-zero).
+    /// Every subscription, shard channels included (RESP2 subscribed mode when
+    /// non-zero); kept equal to `pubsub.total()` by [`Client::subscriptions_changed`].
     pub subscriptions: usize,
+    /// Channels, patterns and shard channels this connection listens to.
+    pub pubsub: Subscriptions,
+    /// Keys this connection WATCHes, and the flag that says one of them changed.
+    pub watched: WatchSet,
     pub handle: Arc<ClientHandle>,
     /// A wait the last command registered (BLPOP...), for the connection to carry out.
     pub blocked: Option<crate::commands::blocking::Blocked>,
@@ -68,6 +75,8 @@ impl Client {
             reply_mode: ReplyMode::On,
             transaction: None,
             subscriptions: 0,
+            pubsub: Subscriptions::default(),
+            watched: WatchSet::default(),
             handle,
             blocked: None,
         }
@@ -83,6 +92,13 @@ impl Client {
     pub fn set_protocol(&mut self, protocol: Protocol) {
         self.protocol = protocol;
         self.handle.info.lock().protocol = protocol;
+        self.handle.set_protocol(protocol);
+    }
+
+    /// Refreshes the subscription counts after `pubsub` changed.
+    pub fn subscriptions_changed(&mut self) {
+        self.subscriptions = self.pubsub.total();
+        self.handle.set_subscriptions(self.pubsub.counts());
     }
 }
 
@@ -114,8 +130,11 @@ pub struct ClientHandle {
     pub kill: CancellationToken,
     /// Frames pushed to the client from elsewhere: pub/sub messages, MONITOR lines.
     pub outbox: Outbox,
-    /// Channel plus pattern subscriptions, mirrored from the owning connection.
-    subscriptions: AtomicUsize,
+    /// Channel, pattern and shard-channel subscriptions, mirrored from the owning
+    /// connection (`CLIENT LIST` `sub=`, `psub=`, `ssub=`).
+    subscriptions: [AtomicUsize; 3],
+    /// The protocol, mirrored so publishers pick the right encoding without a lock.
+    resp3: AtomicBool,
     /// The waiter of the blocking command the client is parked on (`CLIENT UNBLOCK`).
     pub blocked_on: Mutex<Option<Arc<crate::store::waiters::Waiter>>>,
 }
@@ -132,7 +151,8 @@ impl ClientHandle {
             last_command: AtomicUsize::new(0),
             kill: CancellationToken::new(),
             outbox: Outbox::default(),
-            subscriptions: AtomicUsize::new(0),
+            subscriptions: Default::default(),
+            resp3: AtomicBool::new(false),
             blocked_on: Mutex::new(None),
         }
     }
@@ -153,12 +173,34 @@ impl ClientHandle {
         self.last_command.store(index + 1, Ordering::Relaxed);
     }
 
+    /// Every subscription, of every kind.
     pub fn subscriptions(&self) -> usize {
-        self.subscriptions.load(Ordering::Relaxed)
+        self.subscription_counts().iter().sum()
     }
 
-    pub fn set_subscriptions(&self, count: usize) {
-        self.subscriptions.store(count, Ordering::Relaxed);
+    /// Channel, pattern and shard-channel subscriptions.
+    pub fn subscription_counts(&self) -> [usize; 3] {
+        [0, 1, 2].map(|kind| self.subscriptions[kind].load(Ordering::Relaxed))
+    }
+
+    pub fn set_subscriptions(&self, counts: [usize; 3]) {
+        for (mirror, count) in self.subscriptions.iter().zip(counts) {
+            mirror.store(count, Ordering::Relaxed);
+        }
+    }
+
+    /// The protocol the client speaks (for encoding pushed frames).
+    pub fn protocol(&self) -> Protocol {
+        if self.resp3.load(Ordering::Relaxed) {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
+
+    pub fn set_protocol(&self, protocol: Protocol) {
+        self.resp3
+            .store(protocol == Protocol::Resp3, Ordering::Relaxed);
     }
 
     /// Command-table index of the last command run, if any.

@@ -81,6 +81,8 @@ pub async fn serve_client(server: Arc<Server>, mut stream: TcpStream, handle: Ar
         _ => tracing::info!(id = client.id, addr = %handle.addr, %ending, "closing client"),
     }
     server.remove_monitor(client.id);
+    server.pubsub.leave(&mut client.pubsub, client.id);
+    client.watched.clear(&server.keyspace, None);
     server.clients.remove(&client.id);
 }
 
@@ -121,8 +123,8 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                         break;
                     }
                     if output.len() >= FLUSH_THRESHOLD {
-                        if let Err(error) = write_out(server, stream, &mut output).await {
-                            return Ending::Io(error);
+                        if let Err(ending) = write_out(server, &handle, stream, &mut output).await {
+                            return ending;
                         }
                     }
                 }
@@ -147,8 +149,8 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             .map(|blocked| Waiting::new(server, handle.clone(), blocked));
         handle.outbox.drain_into(&mut output);
         if !output.is_empty() {
-            if let Err(error) = write_out(server, stream, &mut output).await {
-                return Ending::Io(error);
+            if let Err(ending) = write_out(server, &handle, stream, &mut output).await {
+                return ending;
             }
         }
         if let Some(ending) = ending {
@@ -247,7 +249,7 @@ async fn wait_blocked(
             }
             _ = handle.outbox.ready() => {
                 handle.outbox.drain_into(output);
-                write_out(server, stream, output).await.map_err(Ending::Io)?;
+                write_out(server, &handle, stream, output).await?;
             }
             read = stream.read_buf(input) => match read {
                 Ok(0) => return Err(Ending::ClientClosed),
@@ -265,12 +267,21 @@ async fn wait_blocked(
     Ok(())
 }
 
+/// Writes `output` in full, unless the client is killed meanwhile: a subscriber that
+/// stopped reading is closed by its output limit, and must not stay parked here.
 async fn write_out(
     server: &Server,
+    handle: &ClientHandle,
     stream: &mut TcpStream,
     output: &mut Vec<u8>,
-) -> std::io::Result<()> {
-    stream.write_all(output).await?;
+) -> Result<(), Ending> {
+    // A write cut short by the kill leaves the stream mid-reply, which is fine: the
+    // connection is being closed.
+    tokio::select! {
+        biased;
+        _ = handle.kill.cancelled() => return Err(Ending::Killed),
+        written = stream.write_all(output) => written.map_err(Ending::Io)?,
+    }
     server
         .stats
         .net_output_bytes

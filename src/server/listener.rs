@@ -12,10 +12,11 @@ use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
+use crate::pubsub::notify::{self, KeyEvent, class};
 use crate::server::Server;
 use crate::server::client::ClientHandle;
 use crate::server::connection::serve_client;
-use crate::store::expire::sweep_step;
+use crate::store::expire::{sweep_step, sweep_step_with};
 use crate::util::clock::now_ms;
 
 /// How long shutdown waits for connections to finish before giving up on them.
@@ -189,7 +190,28 @@ async fn background(server: Arc<Server>) {
             _ = server.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_millis(1000 / hz)) => {}
         }
+        expire_step(&server);
+    }
+}
+
+/// One active-expiry step; expired keys are announced once the shards are released.
+fn expire_step(server: &Server) {
+    if !server.keyspace.reports(class::EXPIRED) {
         sweep_step(&server.keyspace, now_ms());
+        return;
+    }
+    let mut expired = Vec::new();
+    sweep_step_with(&server.keyspace, now_ms(), |db, key| {
+        expired.push((db, key))
+    });
+    for (db, key) in expired {
+        let event = KeyEvent {
+            class: class::EXPIRED,
+            event: "expired",
+            db,
+            key,
+        };
+        notify::publish(server, &event);
     }
 }
 

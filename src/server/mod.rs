@@ -18,7 +18,7 @@ pub mod stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::table::CommandTable;
 use crate::config::{Config, OutputLimit};
 use crate::protocol::Args;
+use crate::pubsub::{Kind, PubSub, notify};
 use crate::server::client::{Client, ClientHandle};
 use crate::server::stats::Stats;
 use crate::store::Keyspace;
@@ -47,6 +48,8 @@ pub struct Server {
     pub config: RwLock<Config>,
     pub keyspace: Keyspace,
     pub clients: DashMap<u64, Arc<ClientHandle>>,
+    /// Who listens to which channel, pattern and shard channel.
+    pub pubsub: PubSub,
     pub stats: Stats,
     pub started: Instant,
     /// A random 40-hex-digit id for this run (`INFO run_id`).
@@ -59,6 +62,8 @@ pub struct Server {
     next_client_id: AtomicU64,
     /// Cached from `requirepass`, read on every command.
     auth_required: AtomicBool,
+    /// Cached from `notify-keyspace-events`: the classes to publish (0 = none).
+    notify_flags: AtomicU32,
     loading: AtomicBool,
     /// Clients parked on a blocking command (`INFO blocked_clients`).
     pub blocked: AtomicUsize,
@@ -71,10 +76,14 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config) -> Self {
         let auth_required = config.auth_required();
+        let notify_flags = config_notify_flags(&config);
+        let keyspace = Keyspace::new(config.databases);
+        keyspace.set_notify_flags(notify_flags);
         Server {
-            keyspace: Keyspace::new(config.databases),
+            keyspace,
             config: RwLock::new(config),
             clients: DashMap::new(),
+            pubsub: PubSub::default(),
             stats: Stats::new(CommandTable::get().len()),
             started: Instant::now(),
             run_id: random_hex(40),
@@ -83,6 +92,7 @@ impl Server {
             lastsave: AtomicU64::new(now_us() / 1_000_000),
             next_client_id: AtomicU64::new(1),
             auth_required: AtomicBool::new(auth_required),
+            notify_flags: AtomicU32::new(notify_flags),
             loading: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
             memory_peak: AtomicU64::new(0),
@@ -105,6 +115,28 @@ impl Server {
         let config = self.config.read();
         self.auth_required
             .store(config.auth_required(), Ordering::Relaxed);
+        let flags = config_notify_flags(&config);
+        self.notify_flags.store(flags, Ordering::Relaxed);
+        self.keyspace.set_notify_flags(flags);
+    }
+
+    /// The keyspace-notification classes to publish; 0 when none.
+    pub fn notify_flags(&self) -> u32 {
+        self.notify_flags.load(Ordering::Relaxed)
+    }
+
+    /// Publishes `message` on `channel` ([`Kind::Channel`], also reaching matching
+    /// patterns) or on a shard channel ([`Kind::Shard`]), pushing to each subscriber
+    /// within the `client-output-buffer-limit pubsub` limits.
+    ///
+    /// # Returns
+    /// The number of receivers.
+    pub fn publish(&self, kind: Kind, channel: &[u8], message: &[u8]) -> usize {
+        let limit = self.config.read().pubsub_output_limit;
+        self.pubsub
+            .publish(kind, channel, message, |handle, frame| {
+                self.push_to(handle, frame, limit)
+            })
     }
 
     pub fn is_loading(&self) -> bool {
@@ -201,14 +233,24 @@ impl Server {
         }
     }
 
-    /// Pushes a frame to a client, closing it if its output limit is exceeded.
+    /// Pushes a frame to a client, closing it if its output limit is exceeded. The
+    /// frame is then not queued, and the client is closed rather than left to miss it
+    /// unknowingly; the close is logged once.
     pub fn push_to(&self, client: &ClientHandle, frame: Bytes, limit: OutputLimit) {
         if let Err(overflow) = client.outbox.push(frame, limit) {
+            if client.kill.is_cancelled() {
+                return;
+            }
             let name = String::from_utf8_lossy(&client.info.lock().name).into_owned();
+            let [channels, patterns, shard_channels] = client.subscription_counts();
             tracing::warn!(
                 id = client.id,
                 addr = %client.addr,
                 name = %name,
+                channels,
+                patterns,
+                shard_channels,
+                pending_bytes = client.outbox.pending_bytes(),
                 ?overflow,
                 "Client scheduled to be closed ASAP for overcoming of output buffer limits."
             );
@@ -231,6 +273,11 @@ impl Server {
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
+}
+
+/// The notification classes `config` enables, or 0 when none would be published.
+fn config_notify_flags(config: &Config) -> u32 {
+    notify::parse_flags(&config.notify_keyspace_events).map_or(0, notify::effective)
 }
 
 /// `len` random lower-case hex digits, from the OS's randomness via the std hasher

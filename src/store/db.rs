@@ -6,6 +6,14 @@
 //! lazily the moment it is touched past its deadline; [`crate::store::expire`] sweeps
 //! the rest in the background, so memory comes back even for keys nobody reads.
 //!
+//! # Reads, writes and WATCH
+//! Every change to a slice's map goes through [`Db`]'s methods, and each of them
+//! touches the changed key in the slice's WATCH registry ([`crate::store::watch`]).
+//! [`DbView`] offers three lookups: [`DbView::read`] for read commands (counts hits
+//! and misses, reports `keymiss`), [`DbView::peek`] for a write command deciding
+//! what to do (neither), and [`DbView::get_mut`] for changing a value in place, which
+//! counts as a change to the key. Plain reads never fire a WATCH.
+//!
 //! # Why an insertion-ordered map
 //! Keys live in an `IndexMap`: O(1) access by position gives `RANDOMKEY`, a
 //! deterministic background sweep and a `SCAN` cursor with Redis's guarantee. The
@@ -15,7 +23,9 @@
 
 use indexmap::IndexMap;
 
+use crate::pubsub::notify::class;
 use crate::store::value::{FastHasher, Value, ValueType};
+use crate::store::watch::{WatchFlag, WatchedKeys};
 use crate::store::{Locked, Shard, ShardStats};
 
 /// A key's value and its expiry deadline.
@@ -45,14 +55,25 @@ impl Entry {
     }
 }
 
+/// What looking a key up found.
+enum Found {
+    Live(usize),
+    Missing,
+    /// The key was past its deadline and has just been removed.
+    Expired(Box<[u8]>),
+}
+
 /// One database's keys within one shard.
 #[derive(Default)]
 pub struct Db {
-    map: IndexMap<Box<[u8]>, Entry, FastHasher>,
+    map: KeyMap,
     /// How many entries have a deadline (`INFO keyspace` `expires=`).
     expiring: usize,
     /// Where the background sweep resumes (a position, walked downwards).
     sweep_cursor: usize,
+    /// Clients watching keys of this slice. Stays with the database index: SWAPDB
+    /// moves the keys, not the watches.
+    watched: WatchedKeys,
 }
 
 impl Db {
@@ -75,13 +96,55 @@ impl Db {
         now_ms: u64,
         stats: &mut ShardStats,
     ) -> Option<&mut Entry> {
-        let index = self.map.get_index_of(key)?;
-        if self.map[index].is_expired(now_ms) {
-            self.remove_index(index);
-            stats.expired_keys += 1;
-            return None;
+        match self.find(key, now_ms) {
+            Found::Live(index) => Some(&mut self.map[index]),
+            Found::Missing => None,
+            Found::Expired(_) => {
+                stats.expired_keys += 1;
+                None
+            }
         }
-        Some(&mut self.map[index])
+    }
+
+    /// Finds `key`, removing it first if its deadline has passed (lazy expiry).
+    fn find(&mut self, key: &[u8], now_ms: u64) -> Found {
+        let Some(index) = self.map.get_index_of(key) else {
+            return Found::Missing;
+        };
+        if self.map[index].is_expired(now_ms) {
+            return Found::Expired(self.remove_index(index).0);
+        }
+        Found::Live(index)
+    }
+
+    /// Notes that `key` changed, for the clients watching it.
+    pub fn touch(&mut self, key: &[u8]) {
+        if !self.watched.is_empty() {
+            let stored = self.map.contains_key(key);
+            self.watched.touch(key, stored);
+        }
+    }
+
+    /// Registers a WATCH of `key`.
+    pub fn watch(&mut self, key: &[u8], flag: &WatchFlag, now_ms: u64) {
+        let expired = self.map.get(key).is_some_and(|e| e.is_expired(now_ms));
+        self.watched.add(key, flag, expired);
+    }
+
+    pub fn unwatch(&mut self, key: &[u8], flag: &WatchFlag) {
+        self.watched.remove(key, flag);
+    }
+
+    /// Number of keys some client watches in this slice.
+    pub fn watched_keys(&self) -> usize {
+        self.watched.len()
+    }
+
+    /// Whether `key`, watched with `flag`, has expired since it was watched (EXEC
+    /// refuses to run then, even if nobody touched the key).
+    pub fn watched_key_expired(&self, key: &[u8], flag: &WatchFlag, now_ms: u64) -> bool {
+        !self.watched.watched_expired(key, flag)
+            && self.map.get(key).is_some_and(|e| e.is_expired(now_ms))
     }
 
     /// Stores `value` under `key` with the given deadline (0 = none), replacing any
@@ -99,6 +162,7 @@ impl Db {
         if let Some(old) = &previous {
             self.expiring -= usize::from(old.expire_at != 0);
         }
+        self.touch(key);
         previous
     }
 
@@ -110,16 +174,17 @@ impl Db {
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let index = self.map.get_index_of(key)?;
-        Some(self.remove_index(index))
+        Some(self.remove_index(index).1)
     }
 
-    fn remove_index(&mut self, index: usize) -> Entry {
-        let (_, entry) = self
+    fn remove_index(&mut self, index: usize) -> (Box<[u8]>, Entry) {
+        let (key, entry) = self
             .map
             .swap_remove_index(index)
             .expect("index comes from a lookup");
         self.expiring -= usize::from(entry.expire_at != 0);
-        entry
+        self.touch(&key);
+        (key, entry)
     }
 
     /// Sets (non-zero) or clears (0) the deadline of an existing key.
@@ -130,13 +195,27 @@ impl Db {
         let had = entry.expire_at != 0;
         entry.expire_at = expire_at;
         self.expiring = self.expiring + usize::from(expire_at != 0) - usize::from(had);
+        self.touch(key);
         true
     }
 
+    /// Removes every key (FLUSHDB, FLUSHALL); watchers of stored keys are touched.
     pub fn clear(&mut self) {
+        let map = &self.map;
+        self.watched.touch_all(|key| map.contains_key(key), None);
         self.map = IndexMap::default();
         self.expiring = 0;
         self.sweep_cursor = 0;
+    }
+
+    /// Exchanges the keys of two slices (SWAPDB); the watches stay with their
+    /// database index, and a watched key stored on either side is touched.
+    pub fn swap_keys(&mut self, other: &mut Db, now_ms: u64) {
+        touch_replaced(&mut self.watched, &self.map, &other.map, now_ms);
+        touch_replaced(&mut other.watched, &other.map, &self.map, now_ms);
+        std::mem::swap(&mut self.map, &mut other.map);
+        std::mem::swap(&mut self.expiring, &mut other.expiring);
+        std::mem::swap(&mut self.sweep_cursor, &mut other.sweep_cursor);
     }
 
     /// Examines up to `budget` entries from where the last sweep stopped and removes
@@ -145,6 +224,16 @@ impl Db {
     /// # Returns
     /// (entries examined, keys expired).
     pub fn sweep(&mut self, now_ms: u64, budget: usize) -> (usize, u64) {
+        self.sweep_with(now_ms, budget, |_| {})
+    }
+
+    /// [`Db::sweep`], handing each expired key to `on_expired`.
+    pub fn sweep_with(
+        &mut self,
+        now_ms: u64,
+        budget: usize,
+        mut on_expired: impl FnMut(Box<[u8]>),
+    ) -> (usize, u64) {
         if self.expiring == 0 {
             return (0, 0);
         }
@@ -160,7 +249,7 @@ impl Db {
             self.sweep_cursor -= 1;
             examined += 1;
             if self.map[self.sweep_cursor].is_expired(now_ms) {
-                self.remove_index(self.sweep_cursor);
+                on_expired(self.remove_index(self.sweep_cursor).0);
                 expired += 1;
             }
         }
@@ -212,6 +301,14 @@ impl Db {
     }
 }
 
+type KeyMap = IndexMap<Box<[u8]>, Entry, FastHasher>;
+
+/// Touches the watchers of a slice whose keys `emptied` are replaced by `incoming`.
+fn touch_replaced(watched: &mut WatchedKeys, emptied: &KeyMap, incoming: &KeyMap, now_ms: u64) {
+    let replaced_by = |key: &[u8]| incoming.get(key).map(|e| e.is_expired(now_ms));
+    watched.touch_all(|key| emptied.contains_key(key), Some(&replaced_by));
+}
+
 /// Database `db` seen through a set of locked shards, at one instant.
 pub struct DbView<'l, 'a> {
     locked: &'l mut Locked<'a>,
@@ -237,77 +334,154 @@ impl<'l, 'a> DbView<'l, 'a> {
         self.locked
     }
 
-    /// A live entry for reading; counts a keyspace hit or miss as Redis does.
-    pub fn read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    /// Finds a live entry: its shard and position. A key found past its deadline is
+    /// removed, counted and reported as `expired`.
+    fn find(&mut self, key: &[u8]) -> Option<(usize, usize)> {
         let (db, now) = (self.db, self.now_ms);
-        let Shard { dbs, stats, .. } = self.locked.shard_for(key);
-        let found = dbs[db].lookup(key, now, stats);
+        let shard_index = self.locked.keyspace().shard_of(key);
+        let Shard { dbs, stats, .. } = self.locked.shard(shard_index);
+        match dbs[db].find(key, now) {
+            Found::Live(index) => Some((shard_index, index)),
+            Found::Missing => None,
+            Found::Expired(key) => {
+                stats.expired_keys += 1;
+                self.locked.report(class::EXPIRED, "expired", db, || key);
+                None
+            }
+        }
+    }
+
+    fn entry_at(&mut self, (shard, index): (usize, usize)) -> &mut Entry {
+        let db = self.db;
+        &mut self.locked.shard(shard).dbs[db].map[index]
+    }
+
+    /// A live entry for a read command; counts a keyspace hit or miss and reports a
+    /// `keymiss`, as Redis's read lookups do.
+    pub fn read(&mut self, key: &[u8]) -> Option<&Entry> {
+        let found = self.find(key);
+        let db = self.db;
+        let stats = &mut self.locked.shard_for(key).stats;
         match found {
             Some(_) => stats.keyspace_hits += 1,
             None => stats.keyspace_misses += 1,
         }
-        found
+        match found {
+            Some(at) => Some(self.entry_at(at)),
+            None => {
+                self.locked
+                    .report(class::KEY_MISS, "keymiss", db, || key.into());
+                None
+            }
+        }
     }
 
-    /// A live entry, for a command about to change it (not counted as a hit or miss).
+    /// A live entry for a write command deciding what to do: neither a hit, a miss
+    /// nor a change.
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        let found = self.find(key)?;
+        Some(self.entry_at(found))
+    }
+
+    /// A live entry, for a command about to change it in place: watchers of the key
+    /// see a change. Use [`DbView::peek`] to look before deciding.
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let (db, now) = (self.db, self.now_ms);
-        let shard = self.locked.shard_for(key);
-        shard.dbs[db].lookup(key, now, &mut shard.stats)
+        let found = self.find(key)?;
+        self.db_mut(key).touch(key);
+        Some(self.entry_at(found))
     }
 
     /// Whether a live key exists.
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.get_mut(key).is_some()
+        self.peek(key).is_some()
     }
 
     /// The type of a live key.
     pub fn type_of(&mut self, key: &[u8]) -> Option<ValueType> {
-        self.get_mut(key).map(|entry| entry.value.value_type())
+        self.peek(key).map(|entry| entry.value.value_type())
     }
 
-    /// Stores a value with a deadline (0 = none), replacing the previous entry.
+    /// Stores a value with a deadline (0 = none), replacing the previous live entry.
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Entry> {
-        self.db_mut(key).insert(key, value, expire_at)
+        let live = self.find(key).is_some();
+        let previous = self.db_mut(key).insert(key, value, expire_at);
+        if !live {
+            let db = self.db;
+            self.locked.report(class::NEW, "new", db, || key.into());
+        }
+        previous
     }
 
     /// Stores an entry as it is, deadline included.
     pub fn insert_entry(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
-        self.db_mut(key).insert_entry(key, entry)
+        let expire_at = entry.expire_at;
+        self.insert(key, entry.value, expire_at)
     }
 
     /// Removes a live key. Returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        self.get_mut(key)?;
+        self.find(key)?;
         self.db_mut(key).remove(key)
     }
 
     /// Sets (non-zero) or clears (0) a live key's deadline.
     pub fn set_expire(&mut self, key: &[u8], expire_at: u64) -> bool {
-        self.get_mut(key).is_some() && self.db_mut(key).set_expire(key, expire_at)
+        self.find(key).is_some() && self.db_mut(key).set_expire(key, expire_at)
     }
 
     /// Removes `key` if it holds an empty collection; Redis never keeps those.
     pub fn remove_if_empty(&mut self, key: &[u8]) {
         if self
-            .get_mut(key)
+            .peek(key)
             .is_some_and(|entry| entry.value.is_empty_collection())
         {
             self.db_mut(key).remove(key);
         }
     }
 
-    /// The value under `key` if it has type `expected`; `WrongType` otherwise.
+    /// The value under `key`, for a read command, if it has type `expected`;
+    /// `WrongType` otherwise.
     pub fn typed(
         &mut self,
         key: &[u8],
         expected: ValueType,
-    ) -> Result<Option<&mut Value>, crate::store::StoreError> {
+    ) -> Result<Option<&Value>, crate::store::StoreError> {
         match self.read(key) {
             None => Ok(None),
-            Some(entry) if entry.value.value_type() == expected => Ok(Some(&mut entry.value)),
+            Some(entry) if entry.value.value_type() == expected => Ok(Some(&entry.value)),
             Some(_) => Err(crate::store::StoreError::WrongType),
         }
+    }
+
+    /// [`DbView::typed`] for a write command deciding what to do: no statistics, no
+    /// `keymiss`.
+    pub fn typed_for_write(
+        &mut self,
+        key: &[u8],
+        expected: ValueType,
+    ) -> Result<Option<&Value>, crate::store::StoreError> {
+        match self.peek(key) {
+            None => Ok(None),
+            Some(entry) if entry.value.value_type() == expected => Ok(Some(&entry.value)),
+            Some(_) => Err(crate::store::StoreError::WrongType),
+        }
+    }
+
+    /// The value under `key`, to change in place, if it has type `expected`;
+    /// `WrongType` otherwise (and then nothing counts as changed).
+    pub fn typed_mut(
+        &mut self,
+        key: &[u8],
+        expected: ValueType,
+    ) -> Result<Option<&mut Value>, crate::store::StoreError> {
+        let Some(found) = self.find(key) else {
+            return Ok(None);
+        };
+        if self.entry_at(found).value.value_type() != expected {
+            return Err(crate::store::StoreError::WrongType);
+        }
+        self.db_mut(key).touch(key);
+        Ok(Some(&mut self.entry_at(found).value))
     }
 
     /// The database slice of `key`'s shard.
@@ -376,6 +550,146 @@ mod tests {
         }
         assert_eq!(total, 500);
         assert_eq!((db.len(), db.expiring()), (500, 0));
+    }
+
+    use crate::store::Keyspace;
+    use crate::store::watch::WatchFlag;
+
+    /// Watches `key` in database 0 of `keyspace` at time `now`.
+    fn watch(keyspace: &Keyspace, key: &[u8], now: u64) -> WatchFlag {
+        let flag = WatchFlag::default();
+        keyspace.lock_all().shard_for(key).dbs[0].watch(key, &flag, now);
+        flag
+    }
+
+    #[test]
+    fn reads_never_fire_a_watch_and_writes_always_do() {
+        let keyspace = Keyspace::new(2);
+        let mut locked = keyspace.lock_all();
+        locked.db(0, 0).insert(b"k", text(b"v"), 0);
+        drop(locked);
+        let flag = watch(&keyspace, b"k", 0);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        assert!(db.read(b"k").is_some());
+        assert!(db.peek(b"k").is_some());
+        assert!(db.exists(b"k"));
+        assert_eq!(db.type_of(b"k"), Some(ValueType::String));
+        assert!(db.typed(b"k", ValueType::List).is_err());
+        assert!(db.typed_mut(b"k", ValueType::List).is_err());
+        db.remove_if_empty(b"k");
+        assert!(!db.set_expire(b"other", 5));
+        assert!(db.remove(b"missing").is_none());
+        assert!(!flag.is_raised(), "a read or a no-op fired the watch");
+        assert!(db.get_mut(b"k").is_some());
+        assert!(flag.is_raised());
+        // The same key in another database is another key.
+        drop(locked);
+        let other = watch(&keyspace, b"k", 0);
+        keyspace.lock_all().db(1, 0).insert(b"k", text(b"x"), 0);
+        assert!(!other.is_raised());
+        for write in [
+            |db: &mut DbView| assert!(db.insert(b"k", text(b"w"), 0).is_some()),
+            |db: &mut DbView| assert!(db.set_expire(b"k", 50)),
+            |db: &mut DbView| assert!(db.remove(b"k").is_some()),
+        ] {
+            keyspace.lock_all().db(0, 0).insert(b"k", text(b"v"), 0);
+            let flag = watch(&keyspace, b"k", 0);
+            write(&mut keyspace.lock_all().db(0, 0));
+            assert!(flag.is_raised());
+        }
+    }
+
+    #[test]
+    fn expiry_fires_a_watch_but_not_for_a_key_already_expired() {
+        let keyspace = Keyspace::new(1);
+        keyspace
+            .lock_all()
+            .db(0, 0)
+            .insert(b"live", text(b"v"), 100);
+        keyspace
+            .lock_all()
+            .db(0, 0)
+            .insert(b"stale", text(b"v"), 100);
+        let live = watch(&keyspace, b"live", 50);
+        let stale = watch(&keyspace, b"stale", 150);
+        let mut locked = keyspace.lock_all();
+        let slice = &locked.shard_for(b"live").dbs[0];
+        assert!(slice.watched_key_expired(b"live", &live, 150));
+        let slice = &locked.shard_for(b"stale").dbs[0];
+        assert!(!slice.watched_key_expired(b"stale", &stale, 150));
+        assert!(locked.db(0, 150).read(b"live").is_none());
+        assert!(locked.db(0, 150).read(b"stale").is_none());
+        assert!(live.is_raised());
+        assert!(!stale.is_raised());
+        // Recreating the stale key is a change.
+        locked.db(0, 150).insert(b"stale", text(b"new"), 0);
+        assert!(stale.is_raised());
+    }
+
+    #[test]
+    fn active_expiry_and_flush_fire_watches() {
+        let keyspace = Keyspace::new(1);
+        keyspace.lock_all().db(0, 0).insert(b"t", text(b"v"), 10);
+        keyspace.lock_all().db(0, 0).insert(b"f", text(b"v"), 0);
+        let (t, f, absent) = (
+            watch(&keyspace, b"t", 0),
+            watch(&keyspace, b"f", 0),
+            watch(&keyspace, b"absent", 0),
+        );
+        assert_eq!(crate::store::expire::sweep_step(&keyspace, 20), 1);
+        assert!(t.is_raised());
+        for (_, shard) in keyspace.lock_all().shards() {
+            shard.dbs[0].clear();
+        }
+        assert!(f.is_raised());
+        assert!(!absent.is_raised());
+    }
+
+    #[test]
+    fn swap_moves_keys_and_leaves_watches() {
+        let keyspace = Keyspace::new(2);
+        keyspace.lock_all().db(1, 0).insert(b"k", text(b"one"), 0);
+        let flag = watch(&keyspace, b"k", 0);
+        let mut locked = keyspace.lock_all();
+        let (left, right) = locked.shard_for(b"k").dbs.split_at_mut(1);
+        left[0].swap_keys(&mut right[0], 0);
+        assert!(flag.is_raised());
+        assert!(locked.db(0, 0).exists(b"k"));
+        assert!(!locked.db(1, 0).exists(b"k"));
+    }
+
+    #[test]
+    fn the_store_reports_expired_new_and_missed_keys_when_asked() {
+        use crate::pubsub::notify::class;
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        locked.db(0, 0).insert(b"quiet", text(b"v"), 0);
+        assert!(locked.take_events().is_empty());
+        drop(locked);
+        keyspace.set_notify_flags(class::NEW | class::EXPIRED | class::KEY_MISS);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        db.insert(b"k", text(b"v"), 10);
+        db.insert(b"k", text(b"w"), 10);
+        assert!(db.read(b"nope").is_none());
+        assert!(db.peek(b"nope2").is_none());
+        locked.db(0, 20).insert(b"k", text(b"x"), 0);
+        let events: Vec<_> = locked
+            .take_events()
+            .into_iter()
+            .map(|e| (e.event, String::from_utf8(e.key.into()).unwrap()))
+            .collect();
+        let expected = [
+            ("new", "k"),
+            ("keymiss", "nope"),
+            ("expired", "k"),
+            ("new", "k"),
+        ];
+        assert_eq!(
+            events,
+            expected.map(|(event, key)| (event, key.to_string()))
+        );
     }
 
     #[test]

@@ -15,11 +15,23 @@ pub const SWEEP_BUDGET: usize = 200;
 /// # Returns
 /// The number of keys expired.
 pub fn sweep_step(keyspace: &Keyspace, now_ms: u64) -> u64 {
+    sweep_step_with(keyspace, now_ms, |_, _| {})
+}
+
+/// [`sweep_step`], handing each expired `(db, key)` to `on_expired` (keyspace
+/// notifications). It runs under the shard's lock: collect, and act after.
+pub fn sweep_step_with(
+    keyspace: &Keyspace,
+    now_ms: u64,
+    mut on_expired: impl FnMut(usize, Box<[u8]>),
+) -> u64 {
     let mut expired = 0;
     keyspace.for_each_shard(|_, shard| {
         let mut in_shard = 0;
-        for db in shard.dbs.iter_mut() {
-            in_shard += db.sweep(now_ms, SWEEP_BUDGET).1;
+        for (index, db) in shard.dbs.iter_mut().enumerate() {
+            in_shard += db
+                .sweep_with(now_ms, SWEEP_BUDGET, |key| on_expired(index, key))
+                .1;
         }
         shard.stats.expired_keys += in_shard;
         expired += in_shard;

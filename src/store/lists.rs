@@ -71,7 +71,7 @@ fn pop(list: &mut List, end: End) -> Option<Vec<u8>> {
 
 impl DbView<'_, '_> {
     /// The list under `key` for a read-only command (counts a hit or a miss).
-    pub fn list(&mut self, key: &[u8]) -> Result<Option<&mut List>, StoreError> {
+    pub fn list(&mut self, key: &[u8]) -> Result<Option<&List>, StoreError> {
         match self.typed(key, ValueType::List)? {
             Some(Value::List(list)) => Ok(Some(list)),
             _ => Ok(None),

@@ -15,6 +15,12 @@
 //!
 //! Everything in this module is socket-free and unit-tested; operations return
 //! [`StoreError`], which the command layer maps to Redis's wire text.
+//!
+//! # Events the store reports
+//! WATCH lives with the keys ([`watch`]). Keyspace notifications the store causes
+//! itself (`expired`, `new`, `keymiss`) are appended to the command's [`Locked`] when
+//! their class is enabled ([`Keyspace::set_notify_flags`]), and the command layer
+//! publishes them once the handler is done.
 
 pub mod db;
 pub mod expire;
@@ -24,13 +30,17 @@ pub mod sorted_set;
 pub mod strings;
 pub mod value;
 pub mod waiters;
+pub mod watch;
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
 pub use db::{Db, DbView, Entry};
 pub use value::{Value, ValueType};
+
+use crate::pubsub::notify::KeyEvent;
 
 /// Number of shards. A power of two, at most 64 so a shard set fits in a `u64` mask.
 pub const SHARD_COUNT: usize = 64;
@@ -85,6 +95,8 @@ pub struct Keyspace {
     /// bits must not be constant within a shard.
     shard_hasher: foldhash::fast::FixedState,
     databases: usize,
+    /// Notification classes the store reports (mirrors `notify-keyspace-events`).
+    notify: AtomicU32,
 }
 
 impl Keyspace {
@@ -95,7 +107,18 @@ impl Keyspace {
                 .collect(),
             shard_hasher: foldhash::fast::FixedState::with_seed(0x5eed_b40c_e55e_0001),
             databases,
+            notify: AtomicU32::new(0),
         }
+    }
+
+    /// Sets the notification classes the store reports (0 = none).
+    pub fn set_notify_flags(&self, flags: u32) {
+        self.notify.store(flags, Ordering::Relaxed);
+    }
+
+    /// Whether events of `class` are reported.
+    pub fn reports(&self, class: u32) -> bool {
+        self.notify.load(Ordering::Relaxed) & class != 0
     }
 
     /// Number of databases (`databases` setting).
@@ -121,6 +144,7 @@ impl Keyspace {
             keyspace: self,
             guards: std::array::from_fn(|_| None),
             mask,
+            events: Vec::new(),
         };
         let mut rest = mask;
         while rest != 0 {
@@ -156,6 +180,8 @@ pub struct Locked<'a> {
     keyspace: &'a Keyspace,
     guards: [Option<MutexGuard<'a, Shard>>; SHARD_COUNT],
     mask: u64,
+    /// Keyspace events caused so far and not yet published, oldest first.
+    events: Vec<KeyEvent>,
 }
 
 impl<'a> Locked<'a> {
@@ -166,6 +192,34 @@ impl<'a> Locked<'a> {
     /// Whether every shard is held.
     pub fn holds_all(&self) -> bool {
         self.mask == ALL_SHARDS
+    }
+
+    /// Whether every shard in `mask` is held.
+    pub fn covers(&self, mask: u64) -> bool {
+        self.mask & mask == mask
+    }
+
+    /// Records an event of `class` on `key` in `db`, if that class is reported.
+    pub fn report(
+        &mut self,
+        class: u32,
+        event: &'static str,
+        db: usize,
+        key: impl FnOnce() -> Box<[u8]>,
+    ) {
+        if self.keyspace.reports(class) {
+            self.events.push(KeyEvent {
+                class,
+                event,
+                db,
+                key: key(),
+            });
+        }
+    }
+
+    /// Takes the events recorded so far, oldest first.
+    pub fn take_events(&mut self) -> Vec<KeyEvent> {
+        std::mem::take(&mut self.events)
     }
 
     /// Whether the shard of `key` is held.

@@ -23,19 +23,28 @@ impl DbView<'_, '_> {
         }
     }
 
+    /// The string under `key`, for a write command deciding what to do (no
+    /// statistics, no `keymiss`; Redis's `lookupKeyWrite`).
+    fn string_for_write(&mut self, key: &[u8]) -> Result<Option<&[u8]>, StoreError> {
+        match self.typed_for_write(key, ValueType::String)? {
+            Some(Value::Str(bytes)) => Ok(Some(bytes)),
+            _ => Ok(None),
+        }
+    }
+
     /// Stores a string, with the given effect on the deadline.
     pub fn set_string(&mut self, key: &[u8], value: &[u8], expiry: Expiry) {
         let expire_at = match expiry {
             Expiry::Clear => 0,
             Expiry::At(at) => at,
-            Expiry::Keep => self.get_mut(key).and_then(|e| e.expire_at()).unwrap_or(0),
+            Expiry::Keep => self.peek(key).and_then(|e| e.expire_at()).unwrap_or(0),
         };
         self.insert(key, Value::Str(value.into()), expire_at);
     }
 
     /// Adds `delta` to the integer stored at `key` (0 when missing), keeping its TTL.
     pub fn incr_by(&mut self, key: &[u8], delta: i64) -> Result<i64, StoreError> {
-        let current = match self.get_string(key)? {
+        let current = match self.string_for_write(key)? {
             Some(text) => parse_i64(text).ok_or(StoreError::NotInteger)?,
             None => 0,
         };
@@ -50,7 +59,7 @@ impl DbView<'_, '_> {
     /// # Returns
     /// The stored text of the result.
     pub fn incr_by_float(&mut self, key: &[u8], delta: f64) -> Result<Vec<u8>, StoreError> {
-        let current = match self.get_string(key)? {
+        let current = match self.string_for_write(key)? {
             Some(text) => parse_long_double(text).ok_or(StoreError::NotFloat)?,
             None => 0.0,
         };
@@ -70,7 +79,7 @@ impl DbView<'_, '_> {
     /// The new length.
     pub fn append(&mut self, key: &[u8], tail: &[u8], max_len: u64) -> Result<usize, StoreError> {
         let mut value = self
-            .get_string(key)?
+            .string_for_write(key)?
             .map(<[u8]>::to_vec)
             .unwrap_or_default();
         if (value.len() + tail.len()) as u64 > max_len {
@@ -93,7 +102,7 @@ impl DbView<'_, '_> {
         data: &[u8],
         max_len: u64,
     ) -> Result<usize, StoreError> {
-        let current = self.get_string(key)?.map(<[u8]>::to_vec);
+        let current = self.string_for_write(key)?.map(<[u8]>::to_vec);
         let Some(mut value) = current.or_else(|| (!data.is_empty()).then(Vec::new)) else {
             return Ok(0);
         };
@@ -146,7 +155,7 @@ mod tests {
         let mut db = locked.db(0, 0);
         db.set_string(b"n", b"41", Expiry::At(5000));
         assert_eq!(db.incr_by(b"n", 1), Ok(42));
-        assert_eq!(db.get_mut(b"n").unwrap().expire_at(), Some(5000));
+        assert_eq!(db.peek(b"n").unwrap().expire_at(), Some(5000));
         db.set_string(b"max", i64::MAX.to_string().as_bytes(), Expiry::Clear);
         assert_eq!(db.incr_by(b"max", 1), Err(StoreError::Overflow));
         db.set_string(b"text", b"abc", Expiry::Clear);

@@ -1,0 +1,316 @@
+//! Set operations on a database view: socket-free, returning typed errors.
+//!
+//! Multi-key operations (SINTER, SUNION, SDIFF, SINTERCARD, SMOVE) read their inputs
+//! through [`DbView::peek`], so every input set is borrowed at once and nothing is
+//! copied except the result.
+
+use crate::store::sample::Sample;
+use crate::store::value::Set;
+use crate::store::{DbView, StoreError, Value, ValueType};
+use crate::util::random;
+
+/// Which combination of sets SINTER, SUNION and SDIFF (and their STORE forms)
+/// compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    Inter,
+    Union,
+    Diff,
+}
+
+impl DbView<'_, '_> {
+    /// The set under `key`, for reading.
+    pub fn set(&mut self, key: &[u8]) -> Result<Option<&Set>, StoreError> {
+        match self.typed(key, ValueType::Set)? {
+            Some(Value::Set(set)) => Ok(Some(set)),
+            _ => Ok(None),
+        }
+    }
+
+    fn set_mut(&mut self, key: &[u8]) -> Result<Option<&mut Set>, StoreError> {
+        match self.typed_mut(key, ValueType::Set)? {
+            Some(Value::Set(set)) => Ok(Some(set)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Adds members, creating the set.
+    ///
+    /// # Returns
+    /// How many were not members yet.
+    pub fn set_add<'m>(
+        &mut self,
+        key: &[u8],
+        members: impl IntoIterator<Item = &'m [u8]>,
+    ) -> Result<usize, StoreError> {
+        let Value::Set(set) =
+            self.typed_or_insert(key, ValueType::Set, || Value::Set(Box::default()))?
+        else {
+            unreachable!("typed_or_insert checked the type");
+        };
+        Ok(members
+            .into_iter()
+            .filter(|member| set.insert((*member).into()))
+            .count())
+    }
+
+    /// Removes members; the key goes when the set empties.
+    ///
+    /// # Returns
+    /// How many were members.
+    pub fn set_remove<'m>(
+        &mut self,
+        key: &[u8],
+        members: impl IntoIterator<Item = &'m [u8]>,
+    ) -> Result<usize, StoreError> {
+        let Some(set) = self.set_mut(key)? else {
+            return Ok(0);
+        };
+        let removed = members
+            .into_iter()
+            .filter(|member| set.swap_remove(*member))
+            .count();
+        self.remove_if_empty(key);
+        Ok(removed)
+    }
+
+    /// Removes and returns one random member (SPOP without a count).
+    pub fn set_pop_one(&mut self, key: &[u8]) -> Result<Option<Box<[u8]>>, StoreError> {
+        let Some(set) = self.set_mut(key)? else {
+            return Ok(None);
+        };
+        let member = set.swap_remove_index(random::below(set.len()));
+        self.remove_if_empty(key);
+        Ok(member)
+    }
+
+    /// Removes and returns `count` distinct random members, or all of them when the
+    /// set has no more (SPOP with a count).
+    pub fn set_pop(&mut self, key: &[u8], count: usize) -> Result<Vec<Box<[u8]>>, StoreError> {
+        let Some(set) = self.set_mut(key)? else {
+            return Ok(Vec::new());
+        };
+        let popped = if count >= set.len() {
+            std::mem::take(set).into_iter().collect()
+        } else {
+            let mut positions: Vec<usize> = Sample::new(set.len(), count as i64).collect();
+            // Removing from the highest position down: each swap_remove fills the hole
+            // with the current last member, which is never one still to be taken.
+            positions.sort_unstable_by(|a, b| b.cmp(a));
+            positions
+                .into_iter()
+                .filter_map(|position| set.swap_remove_index(position))
+                .collect()
+        };
+        self.remove_if_empty(key);
+        Ok(popped)
+    }
+
+    /// Moves `member` from `source` to `destination` (SMOVE).
+    ///
+    /// # Returns
+    /// Whether `member` was in `source`.
+    pub fn set_move(
+        &mut self,
+        source: &[u8],
+        destination: &[u8],
+        member: &[u8],
+    ) -> Result<bool, StoreError> {
+        // Redis answers 0 for a missing source before looking at the destination's type.
+        if self.set_mut(source)?.is_none() {
+            return Ok(false);
+        }
+        self.set_mut(destination)?;
+        if source == destination {
+            return Ok(self
+                .set_mut(source)?
+                .is_some_and(|set| set.contains(member)));
+        }
+        if self.set_remove(source, [member])? == 0 {
+            return Ok(false);
+        }
+        self.set_add(destination, [member])?;
+        Ok(true)
+    }
+
+    /// The input sets of a multi-key operation, in argument order (`None` for a
+    /// missing key). For SINTER, a missing key makes the result empty at once, and
+    /// Redis does not look at the keys after it: `Ok(None)` says so.
+    fn peek_sets<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        stop_at_missing: bool,
+    ) -> Result<Option<Vec<Option<&Set>>>, StoreError> {
+        let mut sets = Vec::new();
+        for key in keys {
+            match self.peek_typed(key, ValueType::Set)? {
+                Some(Value::Set(set)) => sets.push(Some(&**set)),
+                _ if stop_at_missing => return Ok(None),
+                _ => sets.push(None),
+            }
+        }
+        Ok(Some(sets))
+    }
+
+    /// SINTER, SUNION or SDIFF of the sets under `keys` (missing keys are empty).
+    pub fn set_combine<'k>(
+        &self,
+        op: SetOp,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Result<Set, StoreError> {
+        let Some(sets) = self.peek_sets(keys, op == SetOp::Inter)? else {
+            return Ok(Set::default());
+        };
+        let mut result = Set::default();
+        match op {
+            SetOp::Inter => {
+                let sets: Vec<&Set> = sets.into_iter().flatten().collect();
+                result.extend(intersection(&sets, usize::MAX).map(Box::from));
+            }
+            SetOp::Union => {
+                for set in sets.into_iter().flatten() {
+                    result.extend(set.iter().cloned());
+                }
+            }
+            SetOp::Diff => {
+                let mut inputs = sets.into_iter();
+                if let Some(Some(first)) = inputs.next() {
+                    let others: Vec<&Set> = inputs.flatten().collect();
+                    result.extend(
+                        first
+                            .iter()
+                            .filter(|m| !others.iter().any(|set| set.contains(*m)))
+                            .cloned(),
+                    );
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// The size of the intersection, counting at most `limit` members (SINTERCARD;
+    /// 0 means no limit).
+    pub fn set_inter_card<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        limit: usize,
+    ) -> Result<usize, StoreError> {
+        let Some(sets) = self.peek_sets(keys, true)? else {
+            return Ok(0);
+        };
+        let sets: Vec<&Set> = sets.into_iter().flatten().collect();
+        let limit = if limit == 0 { usize::MAX } else { limit };
+        Ok(intersection(&sets, limit).count())
+    }
+}
+
+/// Members common to every set, walking the smallest one (at most `limit`).
+fn intersection<'s>(sets: &[&'s Set], limit: usize) -> impl Iterator<Item = &'s [u8]> {
+    let mut order: Vec<&Set> = sets.to_vec();
+    order.sort_by_key(|set| set.len());
+    let (smallest, others) = match order.split_first() {
+        Some((first, rest)) => (Some(*first), rest.to_vec()),
+        None => (None, Vec::new()),
+    };
+    smallest
+        .into_iter()
+        .flat_map(|set| set.iter())
+        .filter(move |member| others.iter().all(|set| set.contains(*member)))
+        .map(|member| &member[..])
+        .take(limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Keyspace;
+
+    fn members(set: &Set) -> Vec<&[u8]> {
+        let mut all: Vec<&[u8]> = set.iter().map(|m| &m[..]).collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn add_remove_and_delete_when_empty() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        assert_eq!(db.set_add(b"s", [&b"a"[..], b"b", b"a"]), Ok(2));
+        assert_eq!(db.set_remove(b"s", [&b"a"[..], b"x"]), Ok(1));
+        assert_eq!(db.set_remove(b"s", [&b"b"[..]]), Ok(1));
+        assert!(!db.exists(b"s"));
+    }
+
+    #[test]
+    fn pop_takes_distinct_members_and_everything_at_the_size() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        let all: Vec<Vec<u8>> = (0..20).map(|i| format!("m{i}").into_bytes()).collect();
+        db.set_add(b"s", all.iter().map(|m| &m[..])).unwrap();
+        let mut popped = db.set_pop(b"s", 7).unwrap();
+        popped.sort();
+        popped.dedup();
+        assert_eq!(popped.len(), 7);
+        assert_eq!(db.set(b"s").unwrap().unwrap().len(), 13);
+        assert!(
+            popped
+                .iter()
+                .all(|m| !db.set(b"s").unwrap().unwrap().contains(m))
+        );
+        assert_eq!(db.set_pop(b"s", 100).unwrap().len(), 13);
+        assert!(!db.exists(b"s"));
+        assert_eq!(db.set_pop_one(b"s"), Ok(None));
+    }
+
+    #[test]
+    fn combine_follows_redis_missing_key_rules() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        db.set_add(b"a", [&b"1"[..], b"2", b"3"]).unwrap();
+        db.set_add(b"b", [&b"2"[..], b"3", b"4"]).unwrap();
+        db.insert(b"str", Value::Str(b"x"[..].into()), 0);
+        let keys = |k: &[&'static [u8]]| k.to_vec();
+        let inter = db.set_combine(SetOp::Inter, keys(&[b"a", b"b"])).unwrap();
+        assert_eq!(members(&inter), [&b"2"[..], b"3"]);
+        let union = db
+            .set_combine(SetOp::Union, keys(&[b"a", b"nokey", b"b"]))
+            .unwrap();
+        assert_eq!(union.len(), 4);
+        let diff = db.set_combine(SetOp::Diff, keys(&[b"a", b"b"])).unwrap();
+        assert_eq!(members(&diff), [&b"1"[..]]);
+        // A missing key ends SINTER before the wrong type after it is seen...
+        assert!(
+            db.set_combine(SetOp::Inter, keys(&[b"nokey", b"str"]))
+                .unwrap()
+                .is_empty()
+        );
+        // ...but SUNION and SDIFF check every key.
+        assert_eq!(
+            db.set_combine(SetOp::Union, keys(&[b"nokey", b"str"])),
+            Err(StoreError::WrongType)
+        );
+        assert_eq!(db.set_inter_card(keys(&[b"a", b"b"]), 0), Ok(2));
+        assert_eq!(db.set_inter_card(keys(&[b"a", b"b"]), 1), Ok(1));
+    }
+
+    #[test]
+    fn move_between_sets() {
+        let keyspace = Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        db.set_add(b"src", [&b"m"[..]]).unwrap();
+        db.insert(b"str", Value::Str(b"x"[..].into()), 0);
+        assert_eq!(
+            db.set_move(b"src", b"str", b"m"),
+            Err(StoreError::WrongType)
+        );
+        assert_eq!(db.set_move(b"nokey", b"str", b"m"), Ok(false));
+        assert_eq!(db.set_move(b"src", b"src", b"m"), Ok(true));
+        assert_eq!(db.set_move(b"src", b"dst", b"m"), Ok(true));
+        assert!(!db.exists(b"src"));
+        assert_eq!(db.set(b"dst").unwrap().unwrap().len(), 1);
+    }
+}

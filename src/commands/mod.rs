@@ -9,14 +9,18 @@
 //! handler. Handlers receive a [`Ctx`] and write their reply through its typed
 //! writer; an `Err` they return is rendered by the gate from the error catalogue.
 
+pub mod collections;
 pub mod connection;
 pub mod context;
 pub mod error;
 pub mod gate;
+pub mod hashes;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 pub use context::{Ctx, Effects, Flow};
 pub use error::CommandError;

@@ -3,15 +3,18 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::commands::{CommandSpec, connection, keys, server, strings};
+use crate::commands::{CommandSpec, connection, hashes, keys, server, sets, strings, zsets};
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 4] {
+fn families() -> [&'static [CommandSpec]; 7] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
     ]
 }
 

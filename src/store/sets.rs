@@ -134,22 +134,17 @@ impl DbView<'_, '_> {
     }
 
     /// The input sets of a multi-key operation, in argument order (`None` for a
-    /// missing key). For SINTER, a missing key makes the result empty at once, and
-    /// Redis does not look at the keys after it: `Ok(None)` says so.
+    /// missing key); every key is type-checked, even after a missing one.
     fn peek_sets<'k>(
         &self,
         keys: impl IntoIterator<Item = &'k [u8]>,
-        stop_at_missing: bool,
-    ) -> Result<Option<Vec<Option<&Set>>>, StoreError> {
-        let mut sets = Vec::new();
-        for key in keys {
-            match self.peek_typed(key, ValueType::Set)? {
-                Some(Value::Set(set)) => sets.push(Some(&**set)),
-                _ if stop_at_missing => return Ok(None),
-                _ => sets.push(None),
-            }
-        }
-        Ok(Some(sets))
+    ) -> Result<Vec<Option<&Set>>, StoreError> {
+        keys.into_iter()
+            .map(|key| match self.peek_typed(key, ValueType::Set)? {
+                Some(Value::Set(set)) => Ok(Some(&**set)),
+                _ => Ok(None),
+            })
+            .collect()
     }
 
     /// SINTER, SUNION or SDIFF of the sets under `keys` (missing keys are empty).
@@ -158,15 +153,10 @@ impl DbView<'_, '_> {
         op: SetOp,
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Set, StoreError> {
-        let Some(sets) = self.peek_sets(keys, op == SetOp::Inter)? else {
-            return Ok(Set::default());
-        };
+        let sets = self.peek_sets(keys)?;
         let mut result = Set::default();
         match op {
-            SetOp::Inter => {
-                let sets: Vec<&Set> = sets.into_iter().flatten().collect();
-                result.extend(intersection(&sets, usize::MAX).map(Box::from));
-            }
+            SetOp::Inter => result.extend(intersection(&sets, usize::MAX).map(Box::from)),
             SetOp::Union => {
                 for set in sets.into_iter().flatten() {
                     result.extend(set.iter().cloned());
@@ -195,24 +185,23 @@ impl DbView<'_, '_> {
         keys: impl IntoIterator<Item = &'k [u8]>,
         limit: usize,
     ) -> Result<usize, StoreError> {
-        let Some(sets) = self.peek_sets(keys, true)? else {
-            return Ok(0);
-        };
-        let sets: Vec<&Set> = sets.into_iter().flatten().collect();
+        let sets = self.peek_sets(keys)?;
         let limit = if limit == 0 { usize::MAX } else { limit };
         Ok(intersection(&sets, limit).count())
     }
 }
 
-/// Members common to every set, walking the smallest one (at most `limit`).
-fn intersection<'s>(sets: &[&'s Set], limit: usize) -> impl Iterator<Item = &'s [u8]> {
-    let mut order: Vec<&Set> = sets.to_vec();
-    order.sort_by_key(|set| set.len());
-    let (smallest, others) = match order.split_first() {
-        Some((first, rest)) => (Some(*first), rest.to_vec()),
-        None => (None, Vec::new()),
+/// Members common to every set, walking the smallest one (at most `limit`). A
+/// missing set (`None`) makes the intersection empty.
+fn intersection<'s>(sets: &[Option<&'s Set>], limit: usize) -> impl Iterator<Item = &'s [u8]> {
+    let mut order: Vec<&Set> = if sets.iter().all(Option::is_some) {
+        sets.iter().flatten().copied().collect()
+    } else {
+        Vec::new()
     };
-    smallest
+    order.sort_by_key(|set| set.len());
+    let others = order.split_off(order.len().min(1));
+    order
         .into_iter()
         .flat_map(|set| set.iter())
         .filter(move |member| others.iter().all(|set| set.contains(*member)))
@@ -281,13 +270,13 @@ mod tests {
         assert_eq!(union.len(), 4);
         let diff = db.set_combine(SetOp::Diff, keys(&[b"a", b"b"])).unwrap();
         assert_eq!(members(&diff), [&b"1"[..]]);
-        // A missing key ends SINTER before the wrong type after it is seen...
-        assert!(
-            db.set_combine(SetOp::Inter, keys(&[b"nokey", b"str"]))
-                .unwrap()
-                .is_empty()
+        // Every key's type is checked, even after a missing one.
+        assert_eq!(
+            db.set_combine(SetOp::Inter, keys(&[b"nokey", b"str"])),
+            Err(StoreError::WrongType)
         );
-        // ...but SUNION and SDIFF check every key.
+        let with_missing = db.set_combine(SetOp::Inter, keys(&[b"a", b"nokey"]));
+        assert!(with_missing.unwrap().is_empty());
         assert_eq!(
             db.set_combine(SetOp::Union, keys(&[b"nokey", b"str"])),
             Err(StoreError::WrongType)

@@ -6,19 +6,19 @@ use broker_server::protocol::Reply;
 
 use super::Differential;
 
-/// Sorts the elements of an aggregate reply, keeping its kind (array, set or map),
+/// Sorts the elements of an aggregate reply, and of the aggregates inside it
+/// (such as the page of a SCAN reply), keeping each one's kind (array, set or map),
 /// so that two replies with the same elements in any order compare equal.
 pub fn normalized(reply: Reply) -> Reply {
     let key = |item: &Reply| format!("{item:?}");
+    let sorted = |items: Vec<Reply>| {
+        let mut items: Vec<Reply> = items.into_iter().map(normalized).collect();
+        items.sort_by_key(key);
+        items
+    };
     match reply {
-        Reply::Array(mut items) => {
-            items.sort_by_key(key);
-            Reply::Array(items)
-        }
-        Reply::Set(mut items) => {
-            items.sort_by_key(key);
-            Reply::Set(items)
-        }
+        Reply::Array(items) => Reply::Array(sorted(items)),
+        Reply::Set(items) => Reply::Set(sorted(items)),
         Reply::Map(mut pairs) => {
             pairs.sort_by_key(|(k, _)| key(k));
             Reply::Map(pairs)

@@ -184,6 +184,13 @@ fn zero_if_nan(score: f64) -> f64 {
     if score.is_nan() { 0.0 } else { score }
 }
 
+/// The score as stored: Redis 7.0 keeps integral scores of small sorted sets as
+/// integers, so a `-0` reads back as `0`; doing the same everywhere keeps replies
+/// identical for the sets Celery uses.
+fn stored(score: f64) -> f64 {
+    if score == 0.0 { 0.0 } else { score }
+}
+
 /// Which combination ZUNION, ZINTER and ZDIFF (and their STORE forms) compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ZsetOp {
@@ -280,7 +287,7 @@ impl DbView<'_, '_> {
                         continue;
                     }
                     if score != current {
-                        zset.insert(member, score);
+                        zset.insert(member, stored(score));
                         outcome.updated += 1;
                     }
                     outcome.score = Some(score);
@@ -289,7 +296,7 @@ impl DbView<'_, '_> {
                     if flags.xx {
                         continue;
                     }
-                    zset.insert(member, score);
+                    zset.insert(member, stored(score));
                     outcome.added += 1;
                     outcome.score = Some(score);
                 }
@@ -472,7 +479,7 @@ impl DbView<'_, '_> {
                         };
                         total = aggregate.apply(total, score * weight);
                     }
-                    result.insert(member, total);
+                    result.insert(member, stored(total));
                 }
             }
             ZsetOp::Union => {
@@ -489,7 +496,7 @@ impl DbView<'_, '_> {
                     }
                 }
                 for (member, score) in totals {
-                    result.insert(member, score);
+                    result.insert(member, stored(score));
                 }
             }
         }

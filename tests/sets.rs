@@ -1,9 +1,10 @@
 //! Set commands over real sockets: differential scripts against Debian's
 //! redis-server in RESP2 and RESP3, random members, and SSCAN's guarantee.
 //!
-//! Redis keeps small integer sets sorted and other sets in hash tables, so their
-//! member order is not defined: lines starting with `~` compare replies with
-//! their elements sorted (the reply type, set or array, still has to match).
+//! Redis lists small integer sets (intsets) in numeric order, and broker-server
+//! does the same; other sets live in hash tables there, so their member order is
+//! not defined: lines starting with `~` compare replies with their elements
+//! sorted (the reply type, set or array, still has to match).
 
 mod common;
 
@@ -116,12 +117,22 @@ SMOVE s newset d
 EXISTS s
 ~SMEMBERS newset
 SADD ints 3 1 2 -5 100
-~SMEMBERS ints
+SMEMBERS ints
 OBJECT ENCODING ints
-~SSCAN ints 0
-~SSCAN ints 0 MATCH 1*
+SSCAN ints 0
+SSCAN ints 0 MATCH 1*
 SSCAN ints 0 COUNT 0
 SSCAN ints 0 TYPE set
+SADD i1 5 3 1 -2
+SADD i2 3 4 5 9
+SINTER i1 i2
+SUNION i1 i2
+SDIFF i1 i2
+SUNIONSTORE i3 i2 i1
+SMEMBERS i3
+SRANDMEMBER i1 10
+SPOP i1 10
+SPOP i2 4
 SADD ints x
 OBJECT ENCODING ints
 TYPE ints

@@ -9,7 +9,7 @@ use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx};
 use crate::protocol::Args;
 use crate::store::sample::Sample;
-use crate::store::sets::SetOp;
+use crate::store::sets::{SetOp, members_in_order};
 use crate::store::{Value, ValueType};
 use crate::util::random;
 
@@ -72,7 +72,9 @@ fn smembers(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         return Ok(());
     };
     out.set_len(set.len());
-    set.iter().for_each(|member| out.bulk(member));
+    members_in_order(set)
+        .into_iter()
+        .for_each(|member| out.bulk(member));
     Ok(())
 }
 
@@ -142,7 +144,14 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     };
     let sample = Sample::new(set.len(), count);
     out.array_len(sample.len());
-    sample.for_each(|position| out.bulk(&set[position]));
+    if let Sample::All(_) = sample {
+        // The whole set, as Redis lists it.
+        members_in_order(set)
+            .into_iter()
+            .for_each(|member| out.bulk(member));
+    } else {
+        sample.for_each(|position| out.bulk(&set[position]));
+    }
     Ok(())
 }
 
@@ -157,7 +166,9 @@ fn combine_reply(ctx: &mut Ctx<'_, '_>, args: Args<'_>, op: SetOp) -> CmdResult 
     let (db, out) = ctx.db_and_out();
     let result = db.set_combine(op, args.iter().skip(1))?;
     out.set_len(result.len());
-    result.iter().for_each(|member| out.bulk(member));
+    members_in_order(&result)
+        .into_iter()
+        .for_each(|member| out.bulk(member));
     Ok(())
 }
 

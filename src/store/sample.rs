@@ -12,7 +12,8 @@ use crate::util::random;
 /// that a large negative count does not allocate up front.
 #[derive(Debug)]
 pub enum Sample {
-    /// Every position, in order.
+    /// Every position, in order: the whole collection, which callers may list in
+    /// their own order instead.
     All(std::ops::Range<usize>),
     /// Distinct positions, in random order.
     Distinct(std::vec::IntoIter<usize>),
@@ -24,7 +25,7 @@ impl Sample {
     /// The sample for `count` over `len` elements (see the module documentation).
     pub fn new(len: usize, count: i64) -> Sample {
         if len == 0 || count == 0 {
-            return Sample::All(0..0);
+            return Sample::Distinct(Vec::new().into_iter());
         }
         if count < 0 {
             let left = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);

@@ -83,7 +83,9 @@ pub fn scan_collection(
             return 0;
         }
         Value::Set(set) if Value::set_is_small(set) => {
-            set.iter().for_each(|m| visit(ScanItem::Member(m)));
+            crate::store::sets::members_in_order(set)
+                .into_iter()
+                .for_each(|m| visit(ScanItem::Member(m)));
             return 0;
         }
         Value::ZSet(zset) if Value::zset_is_small(zset) => {

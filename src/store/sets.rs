@@ -5,9 +5,54 @@
 //! copied except the result.
 
 use crate::store::sample::Sample;
-use crate::store::value::Set;
+use crate::store::value::{INTSET_MAX_ENTRIES, Set};
 use crate::store::{DbView, StoreError, Value, ValueType};
+use crate::util::numbers::parse_i64;
 use crate::util::random;
+
+/// Puts members in the order Redis 7.0 lists them: a set it would keep as an
+/// intset (at most 512 integers) is sorted numerically; any other order is
+/// unspecified there, and is left as it is.
+pub fn redis_order<T: AsRef<[u8]>>(members: &mut [T]) {
+    if members.len() > INTSET_MAX_ENTRIES {
+        return;
+    }
+    let numbers: Option<Vec<i64>> = members.iter().map(|m| parse_i64(m.as_ref())).collect();
+    if let Some(numbers) = numbers {
+        let mut keyed: Vec<(i64, usize)> = numbers.into_iter().zip(0..).collect();
+        keyed.sort_unstable();
+        let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        apply_order(members, &order);
+    }
+}
+
+/// Rearranges `items` so that position `i` holds what was at `order[i]`.
+fn apply_order<T>(items: &mut [T], order: &[usize]) {
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        if placed[start] {
+            continue;
+        }
+        // Follow the cycle that starts here, swapping each slot into place.
+        let mut current = start;
+        loop {
+            placed[current] = true;
+            let source = order[current];
+            if placed[source] {
+                break;
+            }
+            items.swap(current, source);
+            current = source;
+        }
+    }
+}
+
+/// A set's members in the order Redis 7.0 lists them (see [`redis_order`]).
+pub fn members_in_order(set: &Set) -> Vec<&[u8]> {
+    let mut members: Vec<&[u8]> = set.iter().map(|m| &m[..]).collect();
+    redis_order(&mut members);
+    members
+}
 
 /// Which combination of sets SINTER, SUNION and SDIFF (and their STORE forms)
 /// compute.
@@ -91,7 +136,9 @@ impl DbView<'_, '_> {
             return Ok(Vec::new());
         };
         let popped = if count >= set.len() {
-            std::mem::take(set).into_iter().collect()
+            let mut all: Vec<Box<[u8]>> = std::mem::take(set).into_iter().collect();
+            redis_order(&mut all);
+            all
         } else {
             let mut positions: Vec<usize> = Sample::new(set.len(), count as i64).collect();
             // Removing from the highest position down: each swap_remove fills the hole
@@ -218,6 +265,20 @@ mod tests {
         let mut all: Vec<&[u8]> = set.iter().map(|m| &m[..]).collect();
         all.sort();
         all
+    }
+
+    #[test]
+    fn small_integer_sets_list_in_numeric_order() {
+        let mut ints = vec!["3", "-5", "100", "1", "2"];
+        redis_order(&mut ints);
+        assert_eq!(ints, ["-5", "1", "2", "3", "100"]);
+        let mut mixed = vec!["3", "a", "1"];
+        redis_order(&mut mixed);
+        assert_eq!(mixed, ["3", "a", "1"]);
+        let mut many: Vec<String> = (0..600).rev().map(|i| i.to_string()).collect();
+        let before = many.clone();
+        redis_order(&mut many);
+        assert_eq!(many, before, "past 512 members Redis uses a hash table");
     }
 
     #[test]

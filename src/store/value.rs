@@ -72,7 +72,7 @@ const ZSET_LISTPACK_MAX_ENTRIES: usize = 128;
 /// `hash-max-listpack-value` and `zset-max-listpack-value`.
 const LISTPACK_MAX_VALUE: usize = 64;
 /// `set-max-intset-entries`.
-const INTSET_MAX_ENTRIES: usize = 512;
+pub const INTSET_MAX_ENTRIES: usize = 512;
 
 impl Value {
     pub fn value_type(&self) -> ValueType {

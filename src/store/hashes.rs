@@ -108,7 +108,9 @@ impl DbView<'_, '_> {
             .into_iter()
             .filter(|field| remove_field(hash, field))
             .count();
-        self.remove_if_empty(key);
+        if hash.is_empty() {
+            self.remove(key);
+        }
         Ok(removed)
     }
 

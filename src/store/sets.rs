@@ -115,7 +115,9 @@ impl DbView<'_, '_> {
             .into_iter()
             .filter(|member| set.swap_remove(*member))
             .count();
-        self.remove_if_empty(key);
+        if set.is_empty() {
+            self.remove(key);
+        }
         Ok(removed)
     }
 
@@ -125,7 +127,9 @@ impl DbView<'_, '_> {
             return Ok(None);
         };
         let member = set.swap_remove_index(random::below(set.len()));
-        self.remove_if_empty(key);
+        if set.is_empty() {
+            self.remove(key);
+        }
         Ok(member)
     }
 
@@ -149,7 +153,9 @@ impl DbView<'_, '_> {
                 .filter_map(|position| set.swap_remove_index(position))
                 .collect()
         };
-        self.remove_if_empty(key);
+        if set.is_empty() {
+            self.remove(key);
+        }
         Ok(popped)
     }
 

@@ -302,7 +302,9 @@ impl DbView<'_, '_> {
                 }
             }
         }
-        self.remove_if_empty(key);
+        if zset.is_empty() {
+            self.remove(key);
+        }
         match failure {
             Some(error) => Err(error),
             None => Ok(outcome),
@@ -325,7 +327,9 @@ impl DbView<'_, '_> {
             .into_iter()
             .filter(|member| zset.remove(member).is_some())
             .count();
-        self.remove_if_empty(key);
+        if zset.is_empty() {
+            self.remove(key);
+        }
         Ok(removed)
     }
 
@@ -350,7 +354,9 @@ impl DbView<'_, '_> {
             };
             popped.extend(element);
         }
-        self.remove_if_empty(key);
+        if zset.is_empty() {
+            self.remove(key);
+        }
         Ok(popped)
     }
 
@@ -372,12 +378,14 @@ impl DbView<'_, '_> {
         } else {
             zset.remove_rank_range(window.start, window.end - 1)
         };
-        self.remove_if_empty(key);
+        if zset.is_empty() {
+            self.remove(key);
+        }
         Ok(removed)
     }
 
     /// The elements of `source` a range query selects, as a new sorted set
-    /// (ZRANGESTORE). `Ok(None)` when `source` is missing.
+    /// (ZRANGESTORE); empty when `source` is missing.
     pub fn zset_range_copy(
         &mut self,
         source: &[u8],

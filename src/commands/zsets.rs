@@ -28,67 +28,67 @@ const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, ONE_KEY, zadd)
-        .doc("sorted_set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
+        .doc("sorted-set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
     CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, ONE_KEY, zincrby)
-        .doc("sorted_set", "1.2.0", "Increments the score of a member in a sorted set."),
+        .doc("sorted-set", "1.2.0", "Increments the score of a member in a sorted set."),
     CommandSpec::new("zrem", -3, WRITE | FAST, ONE_KEY, zrem)
-        .doc("sorted_set", "1.2.0", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "1.2.0", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
     CommandSpec::new("zscore", 3, READONLY | FAST, ONE_KEY, zscore)
-        .doc("sorted_set", "1.2.0", "Returns the score of a member in a sorted set."),
+        .doc("sorted-set", "1.2.0", "Returns the score of a member in a sorted set."),
     CommandSpec::new("zmscore", -3, READONLY | FAST, ONE_KEY, zmscore)
-        .doc("sorted_set", "6.2.0", "Returns the score of one or more members in a sorted set."),
+        .doc("sorted-set", "6.2.0", "Returns the score of one or more members in a sorted set."),
     CommandSpec::new("zcard", 2, READONLY | FAST, ONE_KEY, zcard)
-        .doc("sorted_set", "1.2.0", "Returns the number of members in a sorted set."),
+        .doc("sorted-set", "1.2.0", "Returns the number of members in a sorted set."),
     CommandSpec::new("zcount", 4, READONLY | FAST, ONE_KEY, zcount)
-        .doc("sorted_set", "2.0.0", "Returns the count of members in a sorted set that have scores within a range."),
+        .doc("sorted-set", "2.0.0", "Returns the count of members in a sorted set that have scores within a range."),
     CommandSpec::new("zlexcount", 4, READONLY | FAST, ONE_KEY, zlexcount)
-        .doc("sorted_set", "2.8.9", "Returns the number of members in a sorted set within a lexicographical range."),
+        .doc("sorted-set", "2.8.9", "Returns the number of members in a sorted set within a lexicographical range."),
     CommandSpec::new("zrange", -4, READONLY, ONE_KEY, zrange)
-        .doc("sorted_set", "1.2.0", "Returns members in a sorted set within a range of indexes."),
+        .doc("sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes."),
     CommandSpec::new("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), zrangestore)
-        .doc("sorted_set", "6.2.0", "Stores a range of members from sorted set in a key."),
+        .doc("sorted-set", "6.2.0", "Stores a range of members from sorted set in a key."),
     CommandSpec::new("zrangebyscore", -4, READONLY, ONE_KEY, zrangebyscore)
-        .doc("sorted_set", "1.0.5", "Returns members in a sorted set within a range of scores."),
+        .doc("sorted-set", "1.0.5", "Returns members in a sorted set within a range of scores."),
     CommandSpec::new("zrevrangebyscore", -4, READONLY, ONE_KEY, zrevrangebyscore)
-        .doc("sorted_set", "2.2.0", "Returns members in a sorted set within a range of scores in reverse order."),
+        .doc("sorted-set", "2.2.0", "Returns members in a sorted set within a range of scores in reverse order."),
     CommandSpec::new("zrangebylex", -4, READONLY, ONE_KEY, zrangebylex)
-        .doc("sorted_set", "2.8.9", "Returns members in a sorted set within a lexicographical range."),
+        .doc("sorted-set", "2.8.9", "Returns members in a sorted set within a lexicographical range."),
     CommandSpec::new("zrevrangebylex", -4, READONLY, ONE_KEY, zrevrangebylex)
-        .doc("sorted_set", "2.8.9", "Returns members in a sorted set within a lexicographical range in reverse order."),
+        .doc("sorted-set", "2.8.9", "Returns members in a sorted set within a lexicographical range in reverse order."),
     CommandSpec::new("zrevrange", -4, READONLY, ONE_KEY, zrevrange)
-        .doc("sorted_set", "1.2.0", "Returns members in a sorted set within a range of indexes in reverse order."),
+        .doc("sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes in reverse order."),
     CommandSpec::new("zrank", 3, READONLY | FAST, ONE_KEY, zrank)
-        .doc("sorted_set", "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores."),
+        .doc("sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores."),
     CommandSpec::new("zrevrank", 3, READONLY | FAST, ONE_KEY, zrevrank)
-        .doc("sorted_set", "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores."),
+        .doc("sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores."),
     CommandSpec::new("zremrangebyscore", 4, WRITE, ONE_KEY, zremrangebyscore)
-        .doc("sorted_set", "1.2.0", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "1.2.0", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
     CommandSpec::new("zremrangebyrank", 4, WRITE, ONE_KEY, zremrangebyrank)
-        .doc("sorted_set", "2.0.0", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "2.0.0", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
     CommandSpec::new("zremrangebylex", 4, WRITE, ONE_KEY, zremrangebylex)
-        .doc("sorted_set", "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
     CommandSpec::new("zpopmin", -2, WRITE | FAST, ONE_KEY, zpopmin)
-        .doc("sorted_set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+        .doc("sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
     CommandSpec::new("zpopmax", -2, WRITE | FAST, ONE_KEY, zpopmax)
-        .doc("sorted_set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+        .doc("sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
     CommandSpec::new("zrandmember", -2, READONLY, ONE_KEY, zrandmember)
-        .doc("sorted_set", "6.2.0", "Returns one or more random members from a sorted set."),
+        .doc("sorted-set", "6.2.0", "Returns one or more random members from a sorted set."),
     CommandSpec::new("zscan", -3, READONLY, ONE_KEY, zscan)
-        .doc("sorted_set", "2.8.0", "Iterates over members and scores of a sorted set."),
+        .doc("sorted-set", "2.8.0", "Iterates over members and scores of a sorted set."),
     CommandSpec::new("zunionstore", -4, WRITE | DENYOOM | ALL_KEYS, NOKEYS, zunionstore)
-        .doc("sorted_set", "2.0.0", "Stores the union of multiple sorted sets in a key."),
+        .doc("sorted-set", "2.0.0", "Stores the union of multiple sorted sets in a key."),
     CommandSpec::new("zinterstore", -4, WRITE | DENYOOM | ALL_KEYS, NOKEYS, zinterstore)
-        .doc("sorted_set", "2.0.0", "Stores the intersect of multiple sorted sets in a key."),
+        .doc("sorted-set", "2.0.0", "Stores the intersect of multiple sorted sets in a key."),
     CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM | ALL_KEYS, NOKEYS, zdiffstore)
-        .doc("sorted_set", "6.2.0", "Stores the difference of multiple sorted sets in a key."),
+        .doc("sorted-set", "6.2.0", "Stores the difference of multiple sorted sets in a key."),
     CommandSpec::new("zunion", -3, READONLY | ALL_KEYS, NOKEYS, zunion)
-        .doc("sorted_set", "6.2.0", "Returns the union of multiple sorted sets."),
+        .doc("sorted-set", "6.2.0", "Returns the union of multiple sorted sets."),
     CommandSpec::new("zinter", -3, READONLY | ALL_KEYS, NOKEYS, zinter)
-        .doc("sorted_set", "6.2.0", "Returns the intersect of multiple sorted sets."),
+        .doc("sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets."),
     CommandSpec::new("zdiff", -3, READONLY | ALL_KEYS, NOKEYS, zdiff)
-        .doc("sorted_set", "6.2.0", "Returns the difference between multiple sorted sets."),
+        .doc("sorted-set", "6.2.0", "Returns the difference between multiple sorted sets."),
     CommandSpec::new("zintercard", -3, READONLY | ALL_KEYS, NOKEYS, zintercard)
-        .doc("sorted_set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets."),
+        .doc("sorted-set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets."),
 ];
 
 /// Writes `(member, score)` elements: `[member, score]` pairs when `with_scores`

@@ -5,6 +5,15 @@
 //! small hashes list their fields in exactly the order Redis 7.0 does (a listpack
 //! deletes in place); larger hashes have no defined order in Redis either, and use
 //! the O(1) removal.
+//!
+//! # Memory
+//! Measured with 1M fields of 13 bytes holding 100-byte values on one key: about
+//! 195 bytes of RSS per field (redis-server 7.0.15: 170). Each field costs its two
+//! allocations (16 + 112 bytes in jemalloc's size classes), a 40-byte slot in the
+//! map's entry vector (hash and two boxed slices) and about 19 bytes of index
+//! table. `used_memory` reads higher (232) because the entry vector reserves as
+//! many slots as the index table can hold before they are touched. Packing a
+//! field and its value into one allocation would save a 16-byte pointer per field.
 
 use crate::store::value::{HASH_LISTPACK_MAX_ENTRIES, Hash};
 use crate::store::{DbView, StoreError, Value, ValueType};

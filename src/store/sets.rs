@@ -3,6 +3,12 @@
 //! Multi-key operations (SINTER, SUNION, SDIFF, SINTERCARD, SMOVE) read their inputs
 //! through [`DbView::peek`], so every input set is borrowed at once and nothing is
 //! copied except the result.
+//!
+//! # Memory
+//! Measured with 1M members of 100 bytes on one key: about 169 bytes of RSS per
+//! member (redis-server 7.0.15: 154): the member's allocation (112 bytes in
+//! jemalloc's size classes), a 24-byte entry slot and about 19 bytes of index
+//! table; `used_memory` reads 183 for the same reason as for hashes.
 
 use crate::store::sample::Sample;
 use crate::store::value::{INTSET_MAX_ENTRIES, Set};

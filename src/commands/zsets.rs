@@ -568,7 +568,7 @@ fn parse_combine(
     Ok(combine)
 }
 
-/// ZUNION, ZINTER and ZDIFF, answered or stored (`store` is then `Some(dst)`).
+/// ZUNION, ZINTER and ZDIFF, answered, or stored in `args[1]` when `store`.
 fn combine(ctx: &mut Ctx<'_, '_>, args: Args<'_>, op: ZsetOp, store: bool) -> CmdResult {
     let numkeys_index = if store { 2 } else { 1 };
     let options = parse_combine(ctx, &args, numkeys_index, op, store, false)?;

@@ -622,3 +622,69 @@ fn zintercard(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     out.int(db.zset_inter_card(options.keys.map(|i| &args[i][..]), options.limit)? as i64);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::commands::Effects;
+    use crate::commands::gate::{lock_for, run_handler};
+    use crate::commands::table::CommandTable;
+    use crate::config::Config;
+    use crate::protocol::OwnedArgs;
+    use crate::server::Server;
+    use crate::server::client::{Client, ClientHandle};
+
+    /// Runs one command as the gate would and returns the keys it marked ready
+    /// for clients blocked on them.
+    fn ready_after(server: &Server, client: &mut Client, words: &[&str]) -> Vec<Vec<u8>> {
+        let owned = OwnedArgs::from_slices(words.iter().map(|w| w.as_bytes()));
+        let args = owned.args();
+        let spec = CommandTable::get()
+            .lookup(&args[0])
+            .expect("a known command");
+        let mut out = Vec::new();
+        let mut effects = Effects::default();
+        let store = lock_for(server, spec, &args);
+        let (_, failed) = run_handler(server, client, &mut out, spec, args, store, 1, &mut effects);
+        assert!(!failed, "{words:?}: {}", String::from_utf8_lossy(&out));
+        effects.ready_keys.into_iter().map(|(_, key)| key).collect()
+    }
+
+    /// A future BZPOPMIN relies on these: every command that adds members to a
+    /// sorted set marks its key ready, and nothing else does.
+    #[test]
+    fn adding_members_marks_the_key_ready() {
+        let server = Server::new(Config::default());
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let mut client = Client::new(Arc::new(ClientHandle::new(1, addr, addr)), true);
+        let key = |k: &str| vec![k.as_bytes().to_vec()];
+        assert_eq!(
+            ready_after(&server, &mut client, &["ZADD", "z", "1", "a"]),
+            key("z")
+        );
+        assert!(ready_after(&server, &mut client, &["ZADD", "z", "2", "a"]).is_empty());
+        assert!(ready_after(&server, &mut client, &["ZADD", "z", "XX", "1", "b"]).is_empty());
+        assert_eq!(
+            ready_after(&server, &mut client, &["ZINCRBY", "z", "1", "b"]),
+            key("z")
+        );
+        assert_eq!(
+            ready_after(&server, &mut client, &["ZUNIONSTORE", "u", "1", "z"]),
+            key("u")
+        );
+        assert_eq!(
+            ready_after(&server, &mut client, &["ZRANGESTORE", "r", "z", "0", "0"]),
+            key("r")
+        );
+        assert!(
+            ready_after(
+                &server,
+                &mut client,
+                &["ZRANGESTORE", "r", "none", "0", "0"]
+            )
+            .is_empty()
+        );
+        assert!(ready_after(&server, &mut client, &["ZREM", "z", "a"]).is_empty());
+    }
+}

@@ -75,6 +75,27 @@ pub enum CommandError {
     LposMaxlenNegative,
     NumkeysNotPositive,
     CountNotPositive,
+    /// A count outside ±`LONG_MAX` (`SRANDMEMBER`, `HRANDFIELD`, `ZRANDMEMBER`).
+    CountOutOfRange,
+    /// A count whose pairs would not fit (`HRANDFIELD ... WITHVALUES`).
+    ValueOutOfRange,
+    /// An increment that is itself NaN or infinite (`HINCRBYFLOAT`).
+    ValueNanOrInfinity,
+    ScoreNan,
+    MinMaxNotFloat,
+    MinMaxNotLex,
+    ZaddXxAndNx,
+    ZaddGtLtNx,
+    ZaddIncrPairs,
+    /// `LIMIT` given to a rank range.
+    LimitNeedsScoreOrLex,
+    WithscoresByLex,
+    /// `at least 1 input key is needed for '<command>' command`
+    NoInputKeys(String),
+    WeightNotFloat,
+    NumkeysExceedArgs,
+    LimitNegative,
+    InvalidCursor,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -136,6 +157,11 @@ impl CommandError {
                     "ERR value is out of range, value must between {min} and {max}"
                 ));
             }
+            NoInputKeys(name) => {
+                return Cow::Owned(format!(
+                    "ERR at least 1 input key is needed for '{name}' command"
+                ));
+            }
             Text(text) => return text.clone(),
             WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
             Syntax => "ERR syntax error",
@@ -175,6 +201,27 @@ impl CommandError {
             LposMaxlenNegative => "ERR MAXLEN can't be negative",
             NumkeysNotPositive => "ERR numkeys should be greater than 0",
             CountNotPositive => "ERR count should be greater than 0",
+            CountOutOfRange => {
+                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+            }
+            ValueOutOfRange => "ERR value is out of range",
+            ValueNanOrInfinity => "ERR value is NaN or Infinity",
+            ScoreNan => "ERR resulting score is not a number (NaN)",
+            MinMaxNotFloat => "ERR min or max is not a float",
+            MinMaxNotLex => "ERR min or max not valid string range item",
+            ZaddXxAndNx => "ERR XX and NX options at the same time are not compatible",
+            ZaddGtLtNx => "ERR GT, LT, and/or NX options at the same time are not compatible",
+            ZaddIncrPairs => "ERR INCR option supports a single increment-element pair",
+            LimitNeedsScoreOrLex => {
+                "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+            }
+            WithscoresByLex => {
+                "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+            }
+            WeightNotFloat => "ERR weight value is not a float",
+            NumkeysExceedArgs => "ERR Number of keys can't be greater than number of args",
+            LimitNegative => "ERR LIMIT can't be negative",
+            InvalidCursor => "ERR invalid cursor",
         })
     }
 }
@@ -194,6 +241,7 @@ impl From<StoreError> for CommandError {
             }
             StoreError::HashValueNotInteger => CommandError::err("hash value is not an integer"),
             StoreError::HashValueNotFloat => CommandError::err("hash value is not a float"),
+            StoreError::ScoreNan => CommandError::ScoreNan,
         }
     }
 }

@@ -329,7 +329,7 @@ pub struct ScanOptions<'a> {
 
 /// Parses a SCAN-family cursor.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
-    crate::util::numbers::parse_u64(arg).ok_or_else(|| CommandError::err("invalid cursor"))
+    crate::util::numbers::parse_u64(arg).ok_or(CommandError::InvalidCursor)
 }
 
 /// Parses MATCH / COUNT (and TYPE when `allow_type`) starting at `from`.

@@ -10,17 +10,21 @@
 //! writer; an `Err` they return is rendered by the gate from the error catalogue.
 
 pub mod blocking;
+pub mod collections;
 pub mod connection;
 pub mod context;
 pub mod error;
 pub mod gate;
+pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub mod zsets;
 
 pub use context::{Ctx, Effects, Flow};
 pub use error::CommandError;

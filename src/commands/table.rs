@@ -4,17 +4,21 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, connection, keys, lists, pubsub, server, strings, transactions,
+    CommandSpec, connection, hashes, keys, lists, pubsub, server, sets, strings, transactions,
+    zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 7] {
+fn families() -> [&'static [CommandSpec]; 10] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
         server::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
         transactions::COMMANDS,
         pubsub::COMMANDS,
     ]

@@ -177,6 +177,23 @@ impl<'a> ReplyWriter<'a> {
         }
     }
 
+    /// An array of `len` pairs (WITHSCORES, WITHVALUES): RESP3 nests each pair in a
+    /// two-element array opened by [`pair`](Self::pair), RESP2 flattens them into
+    /// `2 * len` elements. (A map would lose the order the client needs.)
+    pub fn pairs_len(&mut self, len: usize) {
+        match self.protocol {
+            Protocol::Resp2 => self.header(b'*', 2 * len as i64),
+            Protocol::Resp3 => self.header(b'*', len as i64),
+        }
+    }
+
+    /// Opens one pair of a [`pairs_len`](Self::pairs_len) array.
+    pub fn pair(&mut self) {
+        if self.protocol == Protocol::Resp3 {
+            self.buf.extend_from_slice(b"*2\r\n");
+        }
+    }
+
     pub fn set_len(&mut self, len: usize) {
         match self.protocol {
             Protocol::Resp2 => self.header(b'*', len as i64),
@@ -351,6 +368,22 @@ mod tests {
         );
         assert_eq!(render(Protocol::Resp3, &Reply::Bool(true)), b"#t\r\n");
         assert_eq!(render(Protocol::Resp2, &Reply::Bool(false)), b":0\r\n");
+    }
+
+    #[test]
+    fn pairs_nest_in_resp3_and_flatten_in_resp2() {
+        for (protocol, expected) in [
+            (Protocol::Resp3, &b"*1\r\n*2\r\n$1\r\nm\r\n,0.5\r\n"[..]),
+            (Protocol::Resp2, &b"*2\r\n$1\r\nm\r\n$3\r\n0.5\r\n"[..]),
+        ] {
+            let mut buf = Vec::new();
+            let mut out = ReplyWriter::new(&mut buf, protocol);
+            out.pairs_len(1);
+            out.pair();
+            out.bulk(b"m");
+            out.double(0.5);
+            assert_eq!(buf, expected);
+        }
     }
 
     #[test]

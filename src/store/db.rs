@@ -268,17 +268,12 @@ impl Db {
         now_ms: u64,
         mut visit: impl FnMut(&[u8], &Entry),
     ) -> Option<usize> {
-        let mut next = position.unwrap_or(usize::MAX).min(self.map.len());
-        let mut visited = 0;
-        while next > 0 && visited < count {
-            next -= 1;
-            visited += 1;
-            let (key, entry) = self.map.get_index(next).expect("position is below len");
+        crate::store::scan::scan_down(self.map.len(), position, count, |index| {
+            let (key, entry) = self.map.get_index(index).expect("position is below len");
             if !entry.is_expired(now_ms) {
                 visit(key, entry);
             }
-        }
-        (next > 0).then_some(next)
+        })
     }
 
     /// Every live key, for `KEYS`.
@@ -467,6 +462,45 @@ impl<'l, 'a> DbView<'l, 'a> {
         }
     }
 
+    /// The value under `key`, created with `create` when missing; `WrongType` if it
+    /// has another type.
+    pub fn typed_or_insert(
+        &mut self,
+        key: &[u8],
+        expected: ValueType,
+        create: impl FnOnce() -> Value,
+    ) -> Result<&mut Value, crate::store::StoreError> {
+        if self.typed_mut(key, expected)?.is_none() {
+            self.insert(key, create(), 0);
+        }
+        Ok(&mut self.get_mut(key).expect("just inserted").value)
+    }
+
+    /// A live entry, read through a shared borrow without expiring anything, so that
+    /// several can be held at once (SINTER, ZUNIONSTORE). An entry past its deadline
+    /// reads as missing, as it would after lazy expiry.
+    pub fn peek_shared(&self, key: &[u8]) -> Option<&Entry> {
+        let shard = self.locked.shard_ref(self.locked.keyspace().shard_of(key));
+        shard.dbs[self.db]
+            .map
+            .get(key)
+            .filter(|entry| !entry.is_expired(self.now_ms))
+    }
+
+    /// [`peek_shared`](Self::peek_shared), checking the type: `WrongType` if it
+    /// differs.
+    pub fn peek_shared_typed(
+        &self,
+        key: &[u8],
+        expected: ValueType,
+    ) -> Result<Option<&Value>, crate::store::StoreError> {
+        match self.peek_shared(key) {
+            None => Ok(None),
+            Some(entry) if entry.value.value_type() == expected => Ok(Some(&entry.value)),
+            Some(_) => Err(crate::store::StoreError::WrongType),
+        }
+    }
+
     /// The value under `key`, to change in place, if it has type `expected`;
     /// `WrongType` otherwise (and then nothing counts as changed).
     pub fn typed_mut(
@@ -482,6 +516,20 @@ impl<'l, 'a> DbView<'l, 'a> {
         }
         self.db_mut(key).touch(key);
         Ok(Some(&mut self.entry_at(found).value))
+    }
+
+    /// Replaces whatever `key` holds with a computed collection (the *STORE
+    /// commands), or deletes it when the collection is empty. The new key has no
+    /// deadline.
+    ///
+    /// # Returns
+    /// The stored collection's length.
+    pub fn store_collection(&mut self, key: &[u8], value: Value, len: usize) -> usize {
+        self.remove(key);
+        if len > 0 {
+            self.insert(key, value, 0);
+        }
+        len
     }
 
     /// The database slice of `key`'s shard.

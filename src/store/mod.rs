@@ -24,13 +24,18 @@
 
 pub mod db;
 pub mod expire;
+pub mod hashes;
 pub mod lists;
 pub mod packed_list;
+pub mod sample;
+pub mod scan;
+pub mod sets;
 pub mod sorted_set;
 pub mod strings;
 pub mod value;
 pub mod waiters;
 pub mod watch;
+pub mod zsets;
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -58,6 +63,8 @@ pub enum StoreError {
     StringTooLong,
     HashValueNotInteger,
     HashValueNotFloat,
+    /// A sorted-set score became NaN (`inf` plus `-inf`).
+    ScoreNan,
 }
 
 /// Counters kept per shard under its lock, so hot paths never touch shared atomics;
@@ -240,6 +247,13 @@ impl<'a> Locked<'a> {
     pub fn shard(&mut self, index: usize) -> &mut Shard {
         self.guards[index]
             .as_deref_mut()
+            .expect("command touched a key outside the shards it declared")
+    }
+
+    /// A held shard by index, for reading several entries at once.
+    pub fn shard_ref(&self, index: usize) -> &Shard {
+        self.guards[index]
+            .as_deref()
             .expect("command touched a key outside the shards it declared")
     }
 

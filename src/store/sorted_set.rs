@@ -675,6 +675,23 @@ impl SortedSet {
         (self.len > 0).then(|| self.remove_at_rank(self.len - 1))
     }
 
+    /// One past the highest id a member can have: ids are the stable positions
+    /// that `ZSCAN`'s cursor walks (see [`member_by_id`](Self::member_by_id)).
+    pub fn id_bound(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The member holding slab id `id`, if that slot is in use. A member keeps its
+    /// id from insertion to removal (score changes included), so a cursor over ids
+    /// visits every member present for a whole scan. Only the bulk rebuilds
+    /// ([`shrink_to_fit`](Self::shrink_to_fit), a large
+    /// [`remove_rank_range`](Self::remove_rank_range)) renumber them.
+    pub fn member_by_id(&self, id: usize) -> Option<(&[u8], f64)> {
+        let entry = self.entries.get(id)?;
+        let (_, found) = self.find(&entry.member)?;
+        (found as usize == id).then_some((&entry.member[..], entry.score))
+    }
+
     /// Rebuilds the set compactly: no spare slab, table or node capacity, and
     /// leaves packed full. O(n).
     pub fn shrink_to_fit(&mut self) {
@@ -2960,5 +2977,30 @@ mod tests {
                 b.saturating_sub(a) as f64 / N as f64
             );
         }
+    }
+
+    #[test]
+    fn ids_are_stable_positions_for_scans() {
+        let mut set = SortedSet::new();
+        for i in 0..10u8 {
+            set.insert(&[i], f64::from(i));
+        }
+        set.remove(&[3]);
+        set.insert(&[5], 100.0);
+        let live: Vec<u8> = (0..set.id_bound())
+            .filter_map(|id| set.member_by_id(id))
+            .map(|(m, _)| m[0])
+            .collect();
+        assert_eq!(live.len(), 9);
+        assert!(!live.contains(&3));
+        assert_eq!(set.member_by_id(5).map(|(_, s)| s), Some(100.0));
+        // A freed slot holds an empty member, which must not read as the real one.
+        set.insert(b"", 1.0);
+        set.remove(&[7]);
+        let empties = (0..set.id_bound())
+            .filter_map(|id| set.member_by_id(id))
+            .filter(|(m, _)| m.is_empty())
+            .count();
+        assert_eq!(empties, 1);
     }
 }

@@ -13,6 +13,8 @@ pub type List = crate::store::packed_list::PackedList;
 pub type Hash = IndexMap<Box<[u8]>, Box<[u8]>, FastHasher>;
 /// A set value, with O(1) access by position for SRANDMEMBER, SPOP and SSCAN.
 pub type Set = IndexSet<Box<[u8]>, FastHasher>;
+/// A sorted set value: members ordered by score, with O(log n) ranks.
+pub type ZSet = crate::store::sorted_set::SortedSet;
 
 /// A stored value. Collections are boxed so an entry stays small.
 #[derive(Debug, Clone)]
@@ -21,6 +23,7 @@ pub enum Value {
     List(Box<List>),
     Hash(Box<Hash>),
     Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 /// A value's type, as `TYPE` and `SCAN ... TYPE` name it.
@@ -58,11 +61,18 @@ impl ValueType {
     }
 }
 
-/// Redis 7.0's thresholds for its compact encodings, used only to report them.
+/// Redis 7.0's thresholds for its compact encodings (its built-in defaults, which
+/// a server started without a config file uses), for reporting them and for the
+/// behaviours that follow from them (field order, HSCAN in one go).
 const EMBSTR_MAX: usize = 44;
-const LISTPACK_MAX_ENTRIES: usize = 128;
+/// `hash-max-listpack-entries` (512 built in; the sample redis.conf says 128).
+pub const HASH_LISTPACK_MAX_ENTRIES: usize = 512;
+/// `zset-max-listpack-entries`.
+const ZSET_LISTPACK_MAX_ENTRIES: usize = 128;
+/// `hash-max-listpack-value` and `zset-max-listpack-value`.
 const LISTPACK_MAX_VALUE: usize = 64;
-const INTSET_MAX_ENTRIES: usize = 512;
+/// `set-max-intset-entries`.
+pub const INTSET_MAX_ENTRIES: usize = 512;
 
 impl Value {
     pub fn value_type(&self) -> ValueType {
@@ -71,6 +81,7 @@ impl Value {
             Value::List(_) => ValueType::List,
             Value::Hash(_) => ValueType::Hash,
             Value::Set(_) => ValueType::Set,
+            Value::ZSet(_) => ValueType::ZSet,
         }
     }
 
@@ -81,6 +92,7 @@ impl Value {
             Value::List(list) => list.is_empty(),
             Value::Hash(hash) => hash.is_empty(),
             Value::Set(set) => set.is_empty(),
+            Value::ZSet(zset) => zset.is_empty(),
         }
     }
 
@@ -91,23 +103,34 @@ impl Value {
             Value::Str(bytes) if bytes.len() <= EMBSTR_MAX => "embstr",
             Value::Str(_) => "raw",
             Value::List(_) => "quicklist",
-            Value::Hash(hash)
-                if hash.len() <= LISTPACK_MAX_ENTRIES
-                    && hash.iter().all(|(f, v)| {
-                        f.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE
-                    }) =>
-            {
-                "listpack"
-            }
+            Value::Hash(hash) if Value::hash_is_small(hash) => "listpack",
             Value::Hash(_) => "hashtable",
-            Value::Set(set)
-                if set.len() <= INTSET_MAX_ENTRIES
-                    && set.iter().all(|m| parse_i64(m).is_some()) =>
-            {
-                "intset"
-            }
+            Value::Set(set) if Value::set_is_small(set) => "intset",
             Value::Set(_) => "hashtable",
+            Value::ZSet(zset) if Value::zset_is_small(zset) => "listpack",
+            Value::ZSet(_) => "skiplist",
         }
+    }
+
+    /// Whether Redis 7.0 would hold this hash as a listpack: it then keeps fields in
+    /// insertion order and answers HSCAN in one go.
+    pub fn hash_is_small(hash: &Hash) -> bool {
+        hash.len() <= HASH_LISTPACK_MAX_ENTRIES
+            && hash
+                .iter()
+                .all(|(f, v)| f.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE)
+    }
+
+    /// Whether Redis 7.0 would hold this set as an intset (SSCAN answers in one go).
+    pub fn set_is_small(set: &Set) -> bool {
+        set.len() <= INTSET_MAX_ENTRIES && set.iter().all(|m| parse_i64(m).is_some())
+    }
+
+    /// Whether Redis 7.0 would hold this sorted set as a listpack (ZSCAN answers in
+    /// one go).
+    pub fn zset_is_small(zset: &ZSet) -> bool {
+        zset.len() <= ZSET_LISTPACK_MAX_ENTRIES
+            && zset.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE)
     }
 }
 

@@ -1,0 +1,223 @@
+//! Hash commands.
+
+use crate::commands::collections::{rand_options, scan_command};
+use crate::commands::flags::*;
+use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, int_arg};
+use crate::protocol::Args;
+use crate::store::ValueType;
+use crate::store::sample::Sample;
+use crate::util::numbers::parse_long_double;
+use crate::util::random;
+
+const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("hset", -4, WRITE | DENYOOM | FAST, ONE_KEY, hset)
+        .doc("hash", "2.0.0", "Creates or modifies the value of a field in a hash."),
+    CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, ONE_KEY, hmset)
+        .doc("hash", "2.0.0", "Sets the values of multiple fields."),
+    CommandSpec::new("hsetnx", 4, WRITE | DENYOOM | FAST, ONE_KEY, hsetnx)
+        .doc("hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist."),
+    CommandSpec::new("hget", 3, READONLY | FAST, ONE_KEY, hget)
+        .doc("hash", "2.0.0", "Returns the value of a field in a hash."),
+    CommandSpec::new("hmget", -3, READONLY | FAST, ONE_KEY, hmget)
+        .doc("hash", "2.0.0", "Returns the values of all fields in a hash."),
+    CommandSpec::new("hdel", -3, WRITE | FAST, ONE_KEY, hdel)
+        .doc("hash", "2.0.0", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."),
+    CommandSpec::new("hgetall", 2, READONLY, ONE_KEY, hgetall)
+        .doc("hash", "2.0.0", "Returns all fields and values in a hash."),
+    CommandSpec::new("hlen", 2, READONLY | FAST, ONE_KEY, hlen)
+        .doc("hash", "2.0.0", "Returns the number of fields in a hash."),
+    CommandSpec::new("hexists", 3, READONLY | FAST, ONE_KEY, hexists)
+        .doc("hash", "2.0.0", "Determines whether a field exists in a hash."),
+    CommandSpec::new("hkeys", 2, READONLY, ONE_KEY, hkeys)
+        .doc("hash", "2.0.0", "Returns all fields in a hash."),
+    CommandSpec::new("hvals", 2, READONLY, ONE_KEY, hvals)
+        .doc("hash", "2.0.0", "Returns all values in a hash."),
+    CommandSpec::new("hincrby", 4, WRITE | DENYOOM | FAST, ONE_KEY, hincrby)
+        .doc("hash", "2.0.0", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."),
+    CommandSpec::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, ONE_KEY, hincrbyfloat)
+        .doc("hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."),
+    CommandSpec::new("hstrlen", 3, READONLY | FAST, ONE_KEY, hstrlen)
+        .doc("hash", "3.2.0", "Returns the length of the value of a field."),
+    CommandSpec::new("hrandfield", -2, READONLY, ONE_KEY, hrandfield)
+        .doc("hash", "6.2.0", "Returns one or more random fields from a hash."),
+    CommandSpec::new("hscan", -3, READONLY, ONE_KEY, hscan)
+        .doc("hash", "2.8.0", "Iterates over fields and values of a hash."),
+];
+
+/// The field/value pairs of HSET and HMSET; an odd count is an arity error.
+fn field_value_pairs<'a>(
+    args: &'a Args<'_>,
+    name: &str,
+) -> Result<impl Iterator<Item = (&'a [u8], &'a [u8])>, CommandError> {
+    if args.len() % 2 != 0 {
+        return Err(CommandError::WrongArity(name.into()));
+    }
+    Ok((2..args.len())
+        .step_by(2)
+        .map(|i| (&args[i][..], &args[i + 1][..])))
+}
+
+fn hset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let pairs = field_value_pairs(&args, "hset")?;
+    let (mut db, out) = ctx.db_and_out();
+    out.int(db.hash_set(&args[1], pairs)? as i64);
+    Ok(())
+}
+
+fn hmset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let pairs = field_value_pairs(&args, "hmset")?;
+    let (mut db, out) = ctx.db_and_out();
+    db.hash_set(&args[1], pairs)?;
+    out.ok();
+    Ok(())
+}
+
+fn hsetnx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    out.int(db.hash_set_if_missing(&args[1], &args[2], &args[3])?.into());
+    Ok(())
+}
+
+fn hget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    match db.hash_get(&args[1], &args[2])? {
+        Some(value) => out.bulk(value),
+        None => out.null(),
+    }
+    Ok(())
+}
+
+fn hmget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    let hash = db.hash(&args[1])?;
+    out.array_len(args.len() - 2);
+    for field in args.iter().skip(2) {
+        match hash.and_then(|hash| hash.get(field)) {
+            Some(value) => out.bulk(value),
+            None => out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn hdel(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    out.int(db.hash_delete(&args[1], args.iter().skip(2))? as i64);
+    Ok(())
+}
+
+fn hgetall(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    let Some(hash) = db.hash(&args[1])? else {
+        out.map_len(0);
+        return Ok(());
+    };
+    out.map_len(hash.len());
+    for (field, value) in hash {
+        out.bulk(field);
+        out.bulk(value);
+    }
+    Ok(())
+}
+
+fn hlen(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    out.int(db.hash(&args[1])?.map_or(0, |hash| hash.len()) as i64);
+    Ok(())
+}
+
+fn hexists(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    out.int(db.hash_get(&args[1], &args[2])?.is_some().into());
+    Ok(())
+}
+
+/// HKEYS and HVALS: one side of every pair.
+fn hash_side(ctx: &mut Ctx<'_, '_>, args: Args<'_>, values: bool) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    let Some(hash) = db.hash(&args[1])? else {
+        out.array_len(0);
+        return Ok(());
+    };
+    out.array_len(hash.len());
+    for (field, value) in hash {
+        out.bulk(if values { value } else { field });
+    }
+    Ok(())
+}
+
+fn hkeys(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    hash_side(ctx, args, false)
+}
+
+fn hvals(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    hash_side(ctx, args, true)
+}
+
+fn hincrby(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let delta = int_arg(&args[3])?;
+    let (mut db, out) = ctx.db_and_out();
+    out.int(db.hash_incr_by(&args[1], &args[2], delta)?);
+    Ok(())
+}
+
+fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let delta = parse_long_double(&args[3]).ok_or(CommandError::NotFloat)?;
+    if !delta.is_finite() {
+        return Err(CommandError::ValueNanOrInfinity);
+    }
+    let (mut db, out) = ctx.db_and_out();
+    out.bulk(&db.hash_incr_by_float(&args[1], &args[2], delta)?);
+    Ok(())
+}
+
+fn hstrlen(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let (mut db, out) = ctx.db_and_out();
+    out.int(db.hash_get(&args[1], &args[2])?.map_or(0, <[u8]>::len) as i64);
+    Ok(())
+}
+
+/// `HRANDFIELD key [count [WITHVALUES]]`.
+fn hrandfield(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let Some((count, with_values)) = rand_options(&args, b"withvalues")? else {
+        let (mut db, out) = ctx.db_and_out();
+        match db.hash(&args[1])? {
+            Some(hash) => {
+                let (field, _) = hash
+                    .get_index(random::below(hash.len()))
+                    .expect("a stored hash is never empty");
+                out.bulk(field);
+            }
+            None => out.null(),
+        }
+        return Ok(());
+    };
+    let (mut db, out) = ctx.db_and_out();
+    let Some(hash) = db.hash(&args[1])? else {
+        out.array_len(0);
+        return Ok(());
+    };
+    let sample = Sample::new(hash.len(), count);
+    if with_values {
+        out.pairs_len(sample.len());
+    } else {
+        out.array_len(sample.len());
+    }
+    for position in sample {
+        let (field, value) = hash.get_index(position).expect("sampled below the length");
+        if with_values {
+            out.pair();
+            out.bulk(field);
+            out.bulk(value);
+        } else {
+            out.bulk(field);
+        }
+    }
+    Ok(())
+}
+
+fn hscan(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    scan_command(ctx, args, ValueType::Hash)
+}

@@ -8,6 +8,7 @@
 //!   through, and the handlers by family.
 //! * [`store`]: the sharded keyspace, value types and expiry; synchronous and
 //!   socket-free.
+//! * [`scripting`]: the Lua engine behind `EVAL`, and how scripts run atomically.
 //! * [`server`]: shared state, listening, the per-client task, shutdown.
 //! * [`config`]: every option, its default, and redis.conf parsing.
 //! * [`util`]: glob matching and Redis's number formats.
@@ -15,6 +16,7 @@
 pub mod commands;
 pub mod config;
 pub mod protocol;
+pub mod scripting;
 pub mod server;
 pub mod store;
 pub mod util;

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod celery_scripts;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;

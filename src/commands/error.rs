@@ -54,6 +54,8 @@ pub enum CommandError {
     TimeoutNotFloat,
     TimeoutNegative,
     TimeoutOutOfRange,
+    /// A script has run past `lua-time-limit`; only `ALLOW_BUSY` commands run.
+    Busy,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -127,6 +129,9 @@ impl CommandError {
             TimeoutNotFloat => "ERR timeout is not a float or out of range",
             TimeoutNegative => "ERR timeout is negative",
             TimeoutOutOfRange => "ERR timeout is out of range",
+            Busy => {
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+            }
         })
     }
 }
@@ -146,6 +151,7 @@ impl From<StoreError> for CommandError {
             }
             StoreError::HashValueNotInteger => CommandError::err("hash value is not an integer"),
             StoreError::HashValueNotFloat => CommandError::err("hash value is not a float"),
+            StoreError::Busy => CommandError::Busy,
         }
     }
 }

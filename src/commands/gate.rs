@@ -1,11 +1,13 @@
 //! The one gate every request passes through.
 //!
 //! The checks run in Redis's order, because clients and test suites observe it:
-//! existence, arity, authentication, the RESP2 subscribed-mode rule, loading, then
-//! `MULTI` queueing, and only then execution. A refused command gets an error reply
-//! and, inside `MULTI`, marks the transaction so that `EXEC` aborts. Execution locks
-//! the shards of the command's declared keys, runs the handler, renders its error if
-//! it failed, and records statistics and the `MONITOR` feed.
+//! existence, arity, authentication, the RESP2 subscribed-mode rule, loading, a
+//! script running past its time limit (`-BUSY`), then `MULTI` queueing, and only
+//! then execution. A refused command gets an error reply and, inside `MULTI`, marks
+//! the transaction so that `EXEC` aborts. Execution locks the shards of the
+//! command's declared keys (answering `-BUSY` instead if a script holds them past
+//! its limit), runs the handler, renders its error if it failed, and records
+//! statistics and the `MONITOR` feed.
 
 use std::time::Instant;
 
@@ -118,6 +120,9 @@ fn admission(
     if server.is_loading() && !spec.has(flags::LOADING) {
         return Err(CommandError::Loading);
     }
+    if server.keyspace.busy.is_busy() && !spec.has(flags::ALLOW_BUSY) {
+        return Err(CommandError::Busy);
+    }
     Ok(())
 }
 
@@ -142,17 +147,21 @@ fn reject(
     Outcome::Continue
 }
 
-/// Locks what `spec` declares for this request.
-pub fn lock_for<'a>(server: &'a Server, spec: &CommandSpec, args: &Args<'_>) -> Option<Locked<'a>> {
+/// Locks what `spec` declares for this request; `-BUSY` if a script holds it too long.
+pub fn lock_for<'a>(
+    server: &'a Server,
+    spec: &CommandSpec,
+    args: &Args<'_>,
+) -> Result<Option<Locked<'a>>, CommandError> {
     if spec.has(flags::ALL_KEYS) {
-        return Some(server.keyspace.lock_all());
+        return Ok(Some(server.keyspace.lock_all()?));
     }
     if spec.has(flags::NO_KEYS) || spec.keys.first == 0 {
-        return None;
+        return Ok(None);
     }
     let keyspace = &server.keyspace;
     let mask = keyspace.mask_of(spec.keys.positions(args.len()).map(|i| &args[i]));
-    Some(keyspace.lock(mask))
+    Ok(Some(keyspace.lock(mask)?))
 }
 
 /// Runs a command that passed the gate: locks, calls the handler, renders its error,
@@ -165,7 +174,13 @@ pub fn execute(
     args: Args<'_>,
 ) -> Flow {
     let started = Instant::now();
-    let store = lock_for(server, spec, &args);
+    let store = match lock_for(server, spec, &args) {
+        Ok(store) => store,
+        Err(error) => {
+            reject(server, client, out, Some(spec), error);
+            return Flow::Continue;
+        }
+    };
     let mut effects = Effects::default();
     let (flow, failed) = run_handler(
         server,

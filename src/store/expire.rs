@@ -36,14 +36,14 @@ mod tests {
     fn a_step_reclaims_expired_keys_in_every_shard() {
         let keyspace = Keyspace::new(2);
         {
-            let mut locked = keyspace.lock_all();
+            let mut locked = keyspace.lock_all().unwrap();
             let mut db = locked.db(1, 0);
             for i in 0..500u32 {
                 db.insert(&i.to_le_bytes(), Value::Str(b"v"[..].into()), 50);
             }
         }
         assert_eq!(sweep_step(&keyspace, 100), 500);
-        let mut locked = keyspace.lock_all();
+        let mut locked = keyspace.lock_all().unwrap();
         assert_eq!(locked.db(1, 100).len(), 0);
     }
 }

@@ -12,10 +12,13 @@
 //! `FLUSHDB`, scripts) lock every shard. `MULTI`/`EXEC` locks the union of its queued
 //! commands' shards for the whole transaction, so no other client ever sees half of
 //! one. Critical sections are synchronous: no guard is ever held across an `.await`.
+//! A script can hold every shard for long, so waiting for a shard gives up with
+//! [`StoreError::Busy`] once it has run past its limit ([`busy`]).
 //!
 //! Everything in this module is socket-free and unit-tested; operations return
 //! [`StoreError`], which the command layer maps to Redis's wire text.
 
+pub mod busy;
 pub mod db;
 pub mod expire;
 pub mod packed_list;
@@ -27,6 +30,7 @@ use std::hash::BuildHasher;
 
 use parking_lot::{Mutex, MutexGuard};
 
+pub use busy::BusyMarker;
 pub use db::{Db, DbView, Entry};
 pub use value::{Value, ValueType};
 
@@ -46,6 +50,8 @@ pub enum StoreError {
     StringTooLong,
     HashValueNotInteger,
     HashValueNotFloat,
+    /// A script has held the shards past `lua-time-limit`.
+    Busy,
 }
 
 /// Counters kept per shard under its lock, so hot paths never touch shared atomics;
@@ -79,6 +85,8 @@ pub struct Keyspace {
     /// bits must not be constant within a shard.
     shard_hasher: foldhash::fast::FixedState,
     databases: usize,
+    /// Says when a script holding every shard has run too long to be waited for.
+    pub busy: BusyMarker,
 }
 
 impl Keyspace {
@@ -89,6 +97,7 @@ impl Keyspace {
                 .collect(),
             shard_hasher: foldhash::fast::FixedState::with_seed(0x5eed_b40c_e55e_0001),
             databases,
+            busy: BusyMarker::default(),
         }
     }
 
@@ -109,8 +118,9 @@ impl Keyspace {
             .fold(0, |mask, key| mask | 1 << self.shard_of(key))
     }
 
-    /// Locks the shards in `mask`, in ascending order.
-    pub fn lock(&self, mask: u64) -> Locked<'_> {
+    /// Locks the shards in `mask`, in ascending order; [`StoreError::Busy`] when a
+    /// script holding them has run past its limit.
+    pub fn lock(&self, mask: u64) -> Result<Locked<'_>, StoreError> {
         let mut locked = Locked {
             keyspace: self,
             guards: std::array::from_fn(|_| None),
@@ -119,21 +129,28 @@ impl Keyspace {
         let mut rest = mask;
         while rest != 0 {
             let index = rest.trailing_zeros() as usize;
-            locked.guards[index] = Some(self.shards[index].lock());
+            locked.guards[index] = Some(self.busy.lock(&self.shards[index])?);
             rest &= rest - 1;
         }
-        locked
+        Ok(locked)
     }
 
     /// Locks every shard.
-    pub fn lock_all(&self) -> Locked<'_> {
+    pub fn lock_all(&self) -> Result<Locked<'_>, StoreError> {
         self.lock(ALL_SHARDS)
     }
 
-    /// Runs `f` on each shard in turn, one lock at a time (background sweeps, INFO).
+    /// Runs `f` on each shard in turn, one lock at a time (background sweeps); stops
+    /// early while a script runs, rather than wait for it.
     pub fn for_each_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
         for (index, shard) in self.shards.iter().enumerate() {
-            f(index, &mut shard.lock());
+            if self.busy.is_running() {
+                return;
+            }
+            match self.busy.lock(shard) {
+                Ok(mut guard) => f(index, &mut guard),
+                Err(_) => return,
+            }
         }
     }
 }

@@ -142,7 +142,7 @@ mod tests {
     #[test]
     fn incr_keeps_ttl_and_checks_overflow() {
         let keyspace = Keyspace::new(1);
-        let mut locked = keyspace.lock_all();
+        let mut locked = keyspace.lock_all().unwrap();
         let mut db = locked.db(0, 0);
         db.set_string(b"n", b"41", Expiry::At(5000));
         assert_eq!(db.incr_by(b"n", 1), Ok(42));
@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn incr_by_float_formats_like_redis() {
         let keyspace = Keyspace::new(1);
-        let mut locked = keyspace.lock_all();
+        let mut locked = keyspace.lock_all().unwrap();
         let mut db = locked.db(0, 0);
         db.set_string(b"f", b"10.5", Expiry::Clear);
         assert_eq!(db.incr_by_float(b"f", 0.1).unwrap(), b"10.6");
@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn set_range_pads_and_skips_empty_writes() {
         let keyspace = Keyspace::new(1);
-        let mut locked = keyspace.lock_all();
+        let mut locked = keyspace.lock_all().unwrap();
         let mut db = locked.db(0, 0);
         assert_eq!(db.set_range(b"k", 3, b"", 100), Ok(0));
         assert!(!db.exists(b"k"));
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn wrong_type_is_reported() {
         let keyspace = Keyspace::new(1);
-        let mut locked = keyspace.lock_all();
+        let mut locked = keyspace.lock_all().unwrap();
         let mut db = locked.db(0, 0);
         db.insert(b"l", Value::List(Box::default()), 0);
         assert_eq!(db.get_string(b"l").unwrap_err(), StoreError::WrongType);

@@ -174,7 +174,7 @@ pub fn execute(
     args: Args<'_>,
 ) -> Flow {
     let started = Instant::now();
-    let store = match lock_for(server, spec, &args) {
+    let mut store = match lock_for(server, spec, &args) {
         Ok(store) => store,
         Err(error) => {
             reject(server, client, out, Some(spec), error);
@@ -188,9 +188,10 @@ pub fn execute(
         out,
         spec,
         args,
-        store,
+        &mut store,
         now_ms(),
         &mut effects,
+        false,
     );
     let index = CommandTable::get().index(spec);
     server
@@ -204,8 +205,9 @@ pub fn execute(
     flow
 }
 
-/// Calls a handler with an already-locked store (EXEC and scripts reuse their locks),
-/// adding what it leaves to do to `effects`.
+/// Calls a handler with an already-locked store (EXEC and scripts reuse their locks:
+/// the store is lent to the handler and handed back), adding what it leaves to do to
+/// `effects`. `nested` is true inside `EXEC` or a script.
 ///
 /// # Returns
 /// The handler's flow, and whether it failed.
@@ -216,21 +218,22 @@ pub fn run_handler<'a>(
     out: &mut Vec<u8>,
     spec: &'static CommandSpec,
     args: Args<'_>,
-    store: Option<Locked<'a>>,
+    store: &mut Option<Locked<'a>>,
     now_ms: u64,
     effects: &mut Effects,
+    nested: bool,
 ) -> (Flow, bool) {
     let protocol = client.protocol;
     let mut ctx = Ctx {
         server,
         client,
         out: ReplyWriter::new(out, protocol),
-        store,
+        store: store.take(),
         now_ms,
         spec,
         flow: Flow::Continue,
         effects,
-        nested: false,
+        nested,
     };
     let result = (spec.handler)(&mut ctx, args);
     let failed = match result {
@@ -240,6 +243,7 @@ pub fn run_handler<'a>(
             true
         }
     };
+    *store = ctx.store.take();
     (std::mem::take(&mut ctx.flow), failed)
 }
 

@@ -66,7 +66,7 @@ pub fn dispatch(
 }
 
 /// Finds the command (or subcommand) a request names, and checks its arity.
-fn resolve(args: &Args<'_>) -> Result<&'static CommandSpec, CommandError> {
+pub fn resolve(args: &Args<'_>) -> Result<&'static CommandSpec, CommandError> {
     let table = CommandTable::get();
     let name = &args[0];
     let Some(spec) = table.lookup(name) else {

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::table::CommandTable;
 use crate::config::{Config, OutputLimit};
 use crate::protocol::Args;
+use crate::scripting::Scripting;
 use crate::server::client::{Client, ClientHandle};
 use crate::server::stats::Stats;
 use crate::store::Keyspace;
@@ -48,6 +49,8 @@ pub struct Server {
     pub keyspace: Keyspace,
     pub clients: DashMap<u64, Arc<ClientHandle>>,
     pub stats: Stats,
+    /// The Lua script cache and interpreter (one per server: scripts run one at a time).
+    pub scripting: Scripting,
     pub started: Instant,
     /// A random 40-hex-digit id for this run (`INFO run_id`).
     pub run_id: String,
@@ -76,6 +79,7 @@ impl Server {
             config: RwLock::new(config),
             clients: DashMap::new(),
             stats: Stats::new(CommandTable::get().len()),
+            scripting: Scripting::new(),
             started: Instant::now(),
             run_id: random_hex(40),
             shutdown: CancellationToken::new(),

@@ -10,6 +10,7 @@
 //!   socket-free.
 //! * [`pubsub`]: channel, pattern and shard-channel subscriptions, message
 //!   delivery, and keyspace notifications.
+//! * [`scripting`]: the Lua engine behind `EVAL`, and how scripts run atomically.
 //! * [`server`]: shared state, listening, the per-client task, shutdown.
 //! * [`config`]: every option, its default, and redis.conf parsing.
 //! * [`util`]: glob matching and Redis's number formats.
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod config;
 pub mod protocol;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod store;
 pub mod util;

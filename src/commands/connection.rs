@@ -32,7 +32,14 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "quit",
         -1,
-        NO_AUTH | FAST | LOADING | STALE | ALLOW_BUSY | SUBSCRIBED_OK | TRANSACTION_CONTROL,
+        NO_AUTH
+            | FAST
+            | LOADING
+            | STALE
+            | NOSCRIPT
+            | ALLOW_BUSY
+            | SUBSCRIBED_OK
+            | TRANSACTION_CONTROL,
         NOKEYS,
         quit,
     )

@@ -96,6 +96,27 @@ pub enum CommandError {
     NumkeysExceedArgs,
     LimitNegative,
     InvalidCursor,
+    /// A script has run past `lua-time-limit`; only `ALLOW_BUSY` commands run.
+    Busy,
+    /// `SCRIPT KILL` with no script running.
+    NotBusy,
+    /// `SCRIPT KILL` of a script that has written.
+    Unkillable,
+    /// `redis.call` of a command or subcommand the server does not know.
+    ScriptUnknownCommand,
+    /// `redis.call` with the wrong number of arguments.
+    ScriptWrongArity,
+    /// `redis.call` of a command flagged `noscript`.
+    ScriptNotAllowed,
+    /// A write command from `EVAL_RO` or a `no-writes` script.
+    ScriptWriteReadOnly,
+    /// `EVAL_RO` of a script whose shebang does not declare `no-writes`.
+    ScriptWriteFlagRo,
+    NumKeysNegative,
+    ScriptFlushMode,
+    ScriptDebugMode,
+    /// `SCRIPT DEBUG YES|SYNC`: the Lua debugger is not implemented.
+    ScriptDebugUnsupported,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -222,6 +243,24 @@ impl CommandError {
             NumkeysExceedArgs => "ERR Number of keys can't be greater than number of args",
             LimitNegative => "ERR LIMIT can't be negative",
             InvalidCursor => "ERR invalid cursor",
+            Busy => {
+                "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+            }
+            NotBusy => "NOTBUSY No scripts in execution right now.",
+            Unkillable => {
+                "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command."
+            }
+            ScriptUnknownCommand => "ERR Unknown Redis command called from script",
+            ScriptWrongArity => "ERR Wrong number of args calling Redis command from script",
+            ScriptNotAllowed => "ERR This Redis command is not allowed from script",
+            ScriptWriteReadOnly => "ERR Write commands are not allowed from read-only scripts.",
+            ScriptWriteFlagRo => "ERR Can not execute a script with write flag using *_ro command.",
+            NumKeysNegative => "ERR Number of keys can't be negative",
+            ScriptFlushMode => "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            ScriptDebugMode => "ERR Use SCRIPT DEBUG YES/SYNC/NO",
+            ScriptDebugUnsupported => {
+                "ERR SCRIPT DEBUG is not supported by broker-server: the Lua debugger is not implemented"
+            }
         })
     }
 }
@@ -242,6 +281,7 @@ impl From<StoreError> for CommandError {
             StoreError::HashValueNotInteger => CommandError::err("hash value is not an integer"),
             StoreError::HashValueNotFloat => CommandError::err("hash value is not a float"),
             StoreError::ScoreNan => CommandError::ScoreNan,
+            StoreError::Busy => CommandError::Busy,
         }
     }
 }

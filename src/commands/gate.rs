@@ -1,11 +1,13 @@
 //! The one gate every request passes through.
 //!
 //! The checks run in Redis's order, because clients and test suites observe it:
-//! existence, arity, authentication, the RESP2 subscribed-mode rule, loading, then
-//! `MULTI` queueing, and only then execution. A refused command gets an error reply
-//! and, inside `MULTI`, marks the transaction so that `EXEC` aborts. Execution locks
-//! the shards of the command's declared keys, runs the handler, renders its error if
-//! it failed, publishes the keyspace events the store recorded, and records
+//! existence, arity, authentication, the RESP2 subscribed-mode rule, loading, a
+//! script running past its time limit (`-BUSY`), then `MULTI` queueing, and only
+//! then execution. A refused command gets an error reply and, inside `MULTI`, marks
+//! the transaction so that `EXEC` aborts. Execution locks the shards of the
+//! command's declared keys (answering `-BUSY` instead if a script holds them past
+//! its limit), runs the handler, renders its error if it failed, publishes the
+//! keyspace events the store recorded, and records
 //! statistics and the `MONITOR` feed.
 
 use std::time::Instant;
@@ -68,7 +70,7 @@ pub fn dispatch(
 }
 
 /// Finds the command (or subcommand) a request names, and checks its arity.
-fn resolve(args: &Args<'_>) -> Result<&'static CommandSpec, CommandError> {
+pub fn resolve(args: &Args<'_>) -> Result<&'static CommandSpec, CommandError> {
     let table = CommandTable::get();
     let name = &args[0];
     let Some(spec) = table.lookup(name) else {
@@ -122,6 +124,9 @@ fn admission(
     if server.is_loading() && !spec.has(flags::LOADING) {
         return Err(CommandError::Loading);
     }
+    if server.keyspace.busy.is_busy() && !spec.has(flags::ALLOW_BUSY) {
+        return Err(CommandError::Busy);
+    }
     Ok(())
 }
 
@@ -169,9 +174,16 @@ pub fn mask_for(server: &Server, spec: &CommandSpec, args: &Args<'_>) -> Option<
     Some(server.keyspace.mask_of(keys))
 }
 
-/// Locks what `spec` declares for this request.
-pub fn lock_for<'a>(server: &'a Server, spec: &CommandSpec, args: &Args<'_>) -> Option<Locked<'a>> {
-    mask_for(server, spec, args).map(|mask| server.keyspace.lock(mask))
+/// Locks what `spec` declares for this request; `-BUSY` if a script holds it too long.
+pub fn lock_for<'a>(
+    server: &'a Server,
+    spec: &CommandSpec,
+    args: &Args<'_>,
+) -> Result<Option<Locked<'a>>, CommandError> {
+    match mask_for(server, spec, args) {
+        Some(mask) => Ok(Some(server.keyspace.lock_or_busy(mask)?)),
+        None => Ok(None),
+    }
 }
 
 /// Runs a command that passed the gate: locks, calls the handler, renders its error,
@@ -184,7 +196,13 @@ pub fn execute(
     args: Args<'_>,
 ) -> Flow {
     let started = Instant::now();
-    let mut store = lock_for(server, spec, &args);
+    let mut store = match lock_for(server, spec, &args) {
+        Ok(store) => store,
+        Err(error) => {
+            reject(server, client, out, Some(spec), error);
+            return Flow::Continue;
+        }
+    };
     let mut effects = Effects::default();
     let (flow, failed) = run_handler(
         server,
@@ -231,9 +249,9 @@ pub fn record_call(
 }
 
 /// Calls a handler with the shards in `store` (EXEC and scripts lend the same locks
-/// to every command they run), adding what it leaves to do to `effects`, then
-/// publishes the keyspace events recorded while it ran. `nested` is true inside EXEC
-/// or a script: blocking commands then answer at once.
+/// to every command they run, and get them back), adding what it leaves to do to
+/// `effects`, then publishes the keyspace events recorded while it ran. `nested` is
+/// true inside EXEC or a script: blocking commands then answer at once.
 ///
 /// # Returns
 /// The handler's flow, and whether it failed.

@@ -58,15 +58,15 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
     CommandSpec::new("lmpop", -4, WRITE, MPOP_KEYS, lmpop)
         .doc("list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
-    CommandSpec::new("blpop", -3, WRITE | BLOCKING, (1, -2, 1), blpop)
+    CommandSpec::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), blpop)
         .doc("list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-    CommandSpec::new("brpop", -3, WRITE | BLOCKING, (1, -2, 1), brpop)
+    CommandSpec::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), brpop)
         .doc("list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
-    CommandSpec::new("blmove", 6, WRITE | DENYOOM | BLOCKING, TWO_KEYS, blmove)
+    CommandSpec::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO_KEYS, blmove)
         .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
-    CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | BLOCKING, TWO_KEYS, brpoplpush)
+    CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO_KEYS, brpoplpush)
         .doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
-    CommandSpec::new("blmpop", -5, WRITE | BLOCKING, BLMPOP_KEYS, blmpop)
+    CommandSpec::new("blmpop", -5, WRITE | NOSCRIPT | BLOCKING, BLMPOP_KEYS, blmpop)
         .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
 ];
 
@@ -567,7 +567,7 @@ mod tests {
         let spec = CommandTable::get()
             .lookup(words[0].as_bytes())
             .expect("known");
-        let store = gate::lock_for(server, spec, &args.args());
+        let store = gate::lock_for(server, spec, &args.args()).expect("no script runs");
         let (mut out, mut effects) = (Vec::new(), Effects::default());
         let protocol = client.protocol;
         let mut ctx = Ctx {

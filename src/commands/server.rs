@@ -841,6 +841,11 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             return Err(CommandError::Syntax);
         }
     }
+    // Past its time limit a script is only ended by SCRIPT KILL or SHUTDOWN NOSAVE.
+    let nosave = args.iter().any(|o| o.eq_ignore_ascii_case(b"NOSAVE"));
+    if !nosave && ctx.server.keyspace.busy.is_busy() {
+        return Err(CommandError::Busy);
+    }
     tracing::warn!(id = ctx.client.id, "User requested shutdown...");
     ctx.server.shutdown.cancel();
     ctx.flow = Flow::Close;

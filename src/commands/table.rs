@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, connection, hashes, keys, lists, pubsub, server, sets, strings, transactions,
-    zsets,
+    CommandSpec, connection, hashes, keys, lists, pubsub, scripting, server, sets, strings,
+    transactions, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 10] {
+fn families() -> [&'static [CommandSpec]; 11] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -21,6 +21,7 @@ fn families() -> [&'static [CommandSpec]; 10] {
         zsets::COMMANDS,
         transactions::COMMANDS,
         pubsub::COMMANDS,
+        scripting::COMMANDS,
     ]
 }
 

@@ -142,7 +142,10 @@ fn exec(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
     for (spec, args) in &transaction.queued {
         mask |= gate::mask_for(server, spec, &args.args()).unwrap_or(0);
     }
-    let mut store = (mask != 0).then(|| server.keyspace.lock(mask));
+    let mut store = match mask {
+        0 => None,
+        mask => Some(server.keyspace.lock_or_busy(mask)?),
+    };
     let fired = watch_fired(ctx.client, store.as_mut(), ctx.now_ms);
     ctx.client.watched.clear(&server.keyspace, store.as_mut());
     if fired {

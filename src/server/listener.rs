@@ -105,6 +105,8 @@ pub async fn serve(server: Arc<Server>, listeners: Vec<TcpListener>) {
     }
     tracker.spawn(background(server.clone()));
     server.shutdown.cancelled().await;
+    // A running script would keep its connection, and so the shutdown, waiting.
+    server.scripting.force_kill();
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
         .await

@@ -30,6 +30,7 @@ use crate::commands::table::CommandTable;
 use crate::config::{Config, OutputLimit};
 use crate::protocol::Args;
 use crate::pubsub::{Kind, PubSub, notify};
+use crate::scripting::Scripting;
 use crate::server::client::{Client, ClientHandle};
 use crate::server::stats::Stats;
 use crate::store::Keyspace;
@@ -51,6 +52,8 @@ pub struct Server {
     /// Who listens to which channel, pattern and shard channel.
     pub pubsub: PubSub,
     pub stats: Stats,
+    /// The Lua script cache and interpreter (one per server: scripts run one at a time).
+    pub scripting: Scripting,
     pub started: Instant,
     /// A random 40-hex-digit id for this run (`INFO run_id`).
     pub run_id: String,
@@ -85,6 +88,7 @@ impl Server {
             clients: DashMap::new(),
             pubsub: PubSub::default(),
             stats: Stats::new(CommandTable::get().len()),
+            scripting: Scripting::new(),
             started: Instant::now(),
             run_id: random_hex(40),
             shutdown: CancellationToken::new(),

@@ -12,6 +12,8 @@
 //! `FLUSHDB`, scripts) lock every shard. `MULTI`/`EXEC` locks the union of its queued
 //! commands' shards for the whole transaction, so no other client ever sees half of
 //! one. Critical sections are synchronous: no guard is ever held across an `.await`.
+//! A script can hold every shard for long, so waiting for a shard gives up with
+//! [`StoreError::Busy`] once it has run past its limit ([`busy`]).
 //!
 //! Everything in this module is socket-free and unit-tested; operations return
 //! [`StoreError`], which the command layer maps to Redis's wire text.
@@ -22,6 +24,7 @@
 //! their class is enabled ([`Keyspace::set_notify_flags`]), and the command layer
 //! publishes them once the handler is done.
 
+pub mod busy;
 pub mod db;
 pub mod expire;
 pub mod hashes;
@@ -42,6 +45,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
+pub use busy::BusyMarker;
 pub use db::{Db, DbView, Entry};
 pub use value::{Value, ValueType};
 
@@ -65,6 +69,8 @@ pub enum StoreError {
     HashValueNotFloat,
     /// A sorted-set score became NaN (`inf` plus `-inf`).
     ScoreNan,
+    /// A script has held the shards past `lua-time-limit`.
+    Busy,
 }
 
 /// Counters kept per shard under its lock, so hot paths never touch shared atomics;
@@ -104,6 +110,8 @@ pub struct Keyspace {
     databases: usize,
     /// Notification classes the store reports (mirrors `notify-keyspace-events`).
     notify: AtomicU32,
+    /// Says when a script holding every shard has run too long to be waited for.
+    pub busy: BusyMarker,
 }
 
 impl Keyspace {
@@ -115,6 +123,7 @@ impl Keyspace {
             shard_hasher: foldhash::fast::FixedState::with_seed(0x5eed_b40c_e55e_0001),
             databases,
             notify: AtomicU32::new(0),
+            busy: BusyMarker::default(),
         }
     }
 
@@ -145,32 +154,55 @@ impl Keyspace {
             .fold(0, |mask, key| mask | 1 << self.shard_of(key))
     }
 
-    /// Locks the shards in `mask`, in ascending order.
-    pub fn lock(&self, mask: u64) -> Locked<'_> {
-        let mut locked = Locked {
-            keyspace: self,
-            guards: std::array::from_fn(|_| None),
-            mask,
-            events: Vec::new(),
-        };
+    /// Locks the shards in `mask`, in ascending order; [`StoreError::Busy`] when a
+    /// script holding them has run past its limit.
+    pub fn lock_or_busy(&self, mask: u64) -> Result<Locked<'_>, StoreError> {
+        let mut locked = self.unlocked(mask);
         let mut rest = mask;
         while rest != 0 {
             let index = rest.trailing_zeros() as usize;
-            locked.guards[index] = Some(self.shards[index].lock());
+            locked.guards[index] = Some(self.busy.lock(&self.shards[index])?);
+            rest &= rest - 1;
+        }
+        Ok(locked)
+    }
+
+    /// Locks the shards in `mask`, in ascending order, waiting as long as it takes:
+    /// for internal work that has no client to answer `-BUSY` to.
+    pub fn lock(&self, mask: u64) -> Locked<'_> {
+        let mut locked = self.unlocked(mask);
+        let mut rest = mask;
+        while rest != 0 {
+            let index = rest.trailing_zeros() as usize;
+            locked.guards[index] = Some(self.busy.lock_patiently(&self.shards[index]));
             rest &= rest - 1;
         }
         locked
     }
 
-    /// Locks every shard.
+    /// Every shard, waiting as long as it takes (see [`Keyspace::lock`]).
     pub fn lock_all(&self) -> Locked<'_> {
         self.lock(ALL_SHARDS)
     }
 
-    /// Runs `f` on each shard in turn, one lock at a time (background sweeps, INFO).
+    fn unlocked(&self, mask: u64) -> Locked<'_> {
+        Locked {
+            keyspace: self,
+            guards: std::array::from_fn(|_| None),
+            mask,
+            events: Vec::new(),
+        }
+    }
+
     pub fn for_each_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
         for (index, shard) in self.shards.iter().enumerate() {
-            f(index, &mut shard.lock());
+            if self.busy.is_running() {
+                return;
+            }
+            match self.busy.lock(shard) {
+                Ok(mut guard) => f(index, &mut guard),
+                Err(_) => return,
+            }
         }
     }
 }

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod celery_scripts;
 pub mod unordered;
 
 use std::io::{Read, Write};

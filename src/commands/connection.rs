@@ -22,12 +22,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "connection",
         "1.0.0",
         "Returns the server's liveliness response.",
-    ),
-    CommandSpec::new("echo", 2, FAST | LOADING | STALE, NOKEYS, echo).doc(
-        "connection",
-        "1.0.0",
-        "Returns the given string.",
-    ),
+    )
+    .syntax("[message]"),
+    CommandSpec::new("echo", 2, FAST | LOADING | STALE, NOKEYS, echo)
+        .doc("connection", "1.0.0", "Returns the given string.")
+        .syntax("message"),
     CommandSpec::new(
         "quit",
         -1,
@@ -51,11 +50,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         reset,
     )
     .doc("connection", "6.2.0", "Resets the connection."),
-    CommandSpec::new("select", 2, FAST | LOADING | STALE, NOKEYS, select).doc(
-        "connection",
-        "1.0.0",
-        "Changes the selected database.",
-    ),
+    CommandSpec::new("select", 2, FAST | LOADING | STALE, NOKEYS, select)
+        .doc("connection", "1.0.0", "Changes the selected database.")
+        .syntax("index"),
     CommandSpec::new(
         "hello",
         -1,
@@ -63,7 +60,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         NOKEYS,
         hello,
     )
-    .doc("connection", "6.0.0", "Handshakes with the server."),
+    .doc("connection", "6.0.0", "Handshakes with the server.")
+    .syntax("[protover [AUTH username password]:username_password [SETNAME clientname]]:arguments"),
     CommandSpec::new(
         "auth",
         -2,
@@ -71,7 +69,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         NOKEYS,
         auth,
     )
-    .doc("connection", "1.0.0", "Authenticates the connection."),
+    .doc("connection", "1.0.0", "Authenticates the connection.")
+    .syntax("[username] password"),
     CommandSpec::new("client", -2, 0, NOKEYS, container_handler)
         .doc(
             "connection",
@@ -96,7 +95,8 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         NOKEYS,
         client_setname,
     )
-    .doc("connection", "2.6.9", "Sets the connection name."),
+    .doc("connection", "2.6.9", "Sets the connection name.")
+        .syntax("connection-name"),
     CommandSpec::new(
         "getname",
         2,
@@ -116,12 +116,14 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "7.2.0",
         "Sets information specific to the client or connection.",
-    ),
+    )
+        .syntax("<LIB-NAME libname | LIB-VER libver>:attr"),
     CommandSpec::new("list", -2, CLIENT_FLAGS, NOKEYS, client_list).doc(
         "connection",
         "2.4.0",
         "Lists open connections.",
-    ),
+    )
+        .syntax("[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>:normal_master_replica_pubsub] [ID client-id [client-id ...]]"),
     CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NOKEYS, client_info).doc(
         "connection",
         "6.2.0",
@@ -131,17 +133,20 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "2.4.0",
         "Terminates open connections.",
-    ),
+    )
+        .syntax("<ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>:normal_master_slave_pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME yes/no] | [MAXAGE maxage]>:new-format [<[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>:normal_master_slave_pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME yes/no] | [MAXAGE maxage]>:new-format ...]>:filter"),
     CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NOKEYS, client_reply).doc(
         "connection",
         "3.2.0",
         "Instructs the server whether to reply to commands.",
-    ),
+    )
+        .syntax("<ON | OFF | SKIP>:on_off_skip"),
     CommandSpec::new("no-evict", 3, CLIENT_FLAGS, NOKEYS, client_no_evict).doc(
         "connection",
         "7.0.0",
         "Sets the client eviction mode of the connection.",
-    ),
+    )
+        .syntax("<ON | OFF>:enabled"),
     CommandSpec::new(
         "no-touch",
         3,
@@ -153,7 +158,8 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "7.2.0",
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
-    ),
+    )
+        .syntax("<ON | OFF>:enabled"),
     CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, client_help).doc(
         "connection",
         "5.0.0",

@@ -15,73 +15,101 @@ const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("del", -2, WRITE, ALL, del)
-        .doc("generic", "1.0.0", "Deletes one or more keys."),
+        .doc("generic", "1.0.0", "Deletes one or more keys.")
+        .syntax("key [key ...]"),
     CommandSpec::new("unlink", -2, WRITE | FAST, ALL, del)
-        .doc("generic", "4.0.0", "Asynchronously deletes one or more keys."),
+        .doc("generic", "4.0.0", "Asynchronously deletes one or more keys.")
+        .syntax("key [key ...]"),
     CommandSpec::new("exists", -2, READONLY | FAST, ALL, exists)
-        .doc("generic", "1.0.0", "Determines whether one or more keys exist."),
+        .doc("generic", "1.0.0", "Determines whether one or more keys exist.")
+        .syntax("key [key ...]"),
     CommandSpec::new("touch", -2, READONLY | FAST, ALL, exists)
-        .doc("generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed."),
+        .doc("generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.")
+        .syntax("key [key ...]"),
     CommandSpec::new("type", 2, READONLY | FAST, ONE_KEY, type_of)
-        .doc("generic", "1.0.0", "Determines the type of value stored at a key."),
+        .doc("generic", "1.0.0", "Determines the type of value stored at a key.")
+        .syntax("key"),
     CommandSpec::new("expire", -3, WRITE | FAST, ONE_KEY, expire)
-        .doc("generic", "1.0.0", "Sets the expiration time of a key in seconds."),
+        .doc("generic", "1.0.0", "Sets the expiration time of a key in seconds.")
+        .syntax("key seconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("pexpire", -3, WRITE | FAST, ONE_KEY, pexpire)
-        .doc("generic", "2.6.0", "Sets the expiration time of a key in milliseconds."),
+        .doc("generic", "2.6.0", "Sets the expiration time of a key in milliseconds.")
+        .syntax("key milliseconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("expireat", -3, WRITE | FAST, ONE_KEY, expireat)
-        .doc("generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp."),
+        .doc("generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.")
+        .syntax("key unix-time-seconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("pexpireat", -3, WRITE | FAST, ONE_KEY, pexpireat)
-        .doc("generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp."),
+        .doc("generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.")
+        .syntax("key unix-time-milliseconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("ttl", 2, READONLY | FAST, ONE_KEY, ttl)
-        .doc("generic", "1.0.0", "Returns the expiration time in seconds of a key."),
+        .doc("generic", "1.0.0", "Returns the expiration time in seconds of a key.")
+        .syntax("key"),
     CommandSpec::new("pttl", 2, READONLY | FAST, ONE_KEY, pttl)
-        .doc("generic", "2.6.0", "Returns the expiration time in milliseconds of a key."),
+        .doc("generic", "2.6.0", "Returns the expiration time in milliseconds of a key.")
+        .syntax("key"),
     CommandSpec::new("expiretime", 2, READONLY | FAST, ONE_KEY, expiretime)
-        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp."),
+        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.")
+        .syntax("key"),
     CommandSpec::new("pexpiretime", 2, READONLY | FAST, ONE_KEY, pexpiretime)
-        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp."),
+        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.")
+        .syntax("key"),
     CommandSpec::new("persist", 2, WRITE | FAST, ONE_KEY, persist)
-        .doc("generic", "2.2.0", "Removes the expiration time of a key."),
+        .doc("generic", "2.2.0", "Removes the expiration time of a key.")
+        .syntax("key"),
     CommandSpec::new("keys", 2, READONLY | ALL_KEYS, NOKEYS, keys)
-        .doc("generic", "1.0.0", "Returns all key names that match a pattern."),
+        .doc("generic", "1.0.0", "Returns all key names that match a pattern.")
+        .syntax("pattern"),
     CommandSpec::new("scan", -2, READONLY | ALL_KEYS, NOKEYS, scan)
-        .doc("generic", "2.8.0", "Iterates over the key names in the database."),
+        .doc("generic", "2.8.0", "Iterates over the key names in the database.")
+        .syntax("cursor [MATCH pattern] [COUNT count] [TYPE type]"),
     CommandSpec::new("randomkey", 1, READONLY | ALL_KEYS, NOKEYS, randomkey)
         .doc("generic", "1.0.0", "Returns a random key name from the database."),
     CommandSpec::new("rename", 3, WRITE, TWO_KEYS, rename)
-        .doc("generic", "1.0.0", "Renames a key and overwrites the destination."),
+        .doc("generic", "1.0.0", "Renames a key and overwrites the destination.")
+        .syntax("key newkey"),
     CommandSpec::new("renamenx", 3, WRITE | FAST, TWO_KEYS, renamenx)
-        .doc("generic", "1.0.0", "Renames a key only when the target key name doesn't exist."),
+        .doc("generic", "1.0.0", "Renames a key only when the target key name doesn't exist.")
+        .syntax("key newkey"),
     CommandSpec::new("copy", -3, WRITE | DENYOOM, TWO_KEYS, copy)
-        .doc("generic", "6.2.0", "Copies the value of a key to a new key."),
+        .doc("generic", "6.2.0", "Copies the value of a key to a new key.")
+        .syntax("source destination [DB destination-db] [REPLACE]"),
     CommandSpec::new("move", 3, WRITE | FAST, ONE_KEY, move_key)
-        .doc("generic", "1.0.0", "Moves a key to another database."),
+        .doc("generic", "1.0.0", "Moves a key to another database.")
+        .syntax("key db"),
     CommandSpec::new("object", -2, READONLY, NOKEYS, container_handler)
         .doc("generic", "2.2.3", "A container for object introspection commands.")
         .subs(OBJECT_SUBCOMMANDS),
 ];
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("encoding", 3, READONLY, (2, 2, 1), object_encoding).doc(
-        "generic",
-        "2.2.3",
-        "Returns the internal encoding of a Redis object.",
-    ),
-    CommandSpec::new("refcount", 3, READONLY, (2, 2, 1), object_refcount).doc(
-        "generic",
-        "2.2.3",
-        "Returns the reference count of a value of a key.",
-    ),
-    CommandSpec::new("idletime", 3, READONLY, (2, 2, 1), object_idletime).doc(
-        "generic",
-        "2.2.3",
-        "Returns the time since the last access to a Redis object.",
-    ),
-    CommandSpec::new("freq", 3, READONLY, (2, 2, 1), object_freq).doc(
-        "generic",
-        "4.0.0",
-        "Returns the logarithmic access frequency counter of a Redis object.",
-    ),
+    CommandSpec::new("encoding", 3, READONLY, (2, 2, 1), object_encoding)
+        .doc(
+            "generic",
+            "2.2.3",
+            "Returns the internal encoding of a Redis object.",
+        )
+        .syntax("key"),
+    CommandSpec::new("refcount", 3, READONLY, (2, 2, 1), object_refcount)
+        .doc(
+            "generic",
+            "2.2.3",
+            "Returns the reference count of a value of a key.",
+        )
+        .syntax("key"),
+    CommandSpec::new("idletime", 3, READONLY, (2, 2, 1), object_idletime)
+        .doc(
+            "generic",
+            "2.2.3",
+            "Returns the time since the last access to a Redis object.",
+        )
+        .syntax("key"),
+    CommandSpec::new("freq", 3, READONLY, (2, 2, 1), object_freq)
+        .doc(
+            "generic",
+            "4.0.0",
+            "Returns the logarithmic access frequency counter of a Redis object.",
+        )
+        .syntax("key"),
     CommandSpec::new("help", 2, READONLY | LOADING | STALE, NOKEYS, object_help).doc(
         "generic",
         "6.2.0",

@@ -11,6 +11,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod docs;
 pub mod error;
 pub mod gate;
 pub mod keys;
@@ -119,6 +120,8 @@ pub struct CommandSpec {
     pub summary: &'static str,
     /// For container commands (`CLIENT`, `CONFIG`...): their subcommands.
     pub subcommands: &'static [CommandSpec],
+    /// The arguments in redis.io's notation, for `COMMAND DOCS` (see [`docs`]).
+    pub syntax: &'static str,
 }
 
 impl CommandSpec {
@@ -144,6 +147,7 @@ impl CommandSpec {
             since: "1.0.0",
             summary: "",
             subcommands: &[],
+            syntax: "",
         }
     }
 
@@ -157,6 +161,12 @@ impl CommandSpec {
         self.group = group;
         self.since = since;
         self.summary = summary;
+        self
+    }
+
+    /// Documents the arguments, in redis.io's notation (see [`docs`]).
+    pub const fn syntax(mut self, syntax: &'static str) -> Self {
+        self.syntax = syntax;
         self
     }
 

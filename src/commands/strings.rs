@@ -10,47 +10,68 @@ const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", 2, READONLY | FAST, ONE_KEY, get)
-        .doc("string", "1.0.0", "Returns the string value of a key."),
+        .doc("string", "1.0.0", "Returns the string value of a key.")
+        .syntax("key"),
     CommandSpec::new("set", -3, WRITE | DENYOOM, ONE_KEY, set)
-        .doc("string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+        .doc("string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.")
+        .syntax("key value [NX | XX]:condition [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]:expiration"),
     CommandSpec::new("setex", 4, WRITE | DENYOOM, ONE_KEY, setex)
-        .doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+        .doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.")
+        .syntax("key seconds value"),
     CommandSpec::new("psetex", 4, WRITE | DENYOOM, ONE_KEY, psetex)
-        .doc("string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
+        .doc("string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.")
+        .syntax("key milliseconds value"),
     CommandSpec::new("setnx", 3, WRITE | DENYOOM | FAST, ONE_KEY, setnx)
-        .doc("string", "1.0.0", "Set the string value of a key only when the key doesn't exist."),
+        .doc("string", "1.0.0", "Set the string value of a key only when the key doesn't exist.")
+        .syntax("key value"),
     CommandSpec::new("mget", -2, READONLY | FAST, (1, -1, 1), mget)
-        .doc("string", "1.0.0", "Atomically returns the string values of one or more keys."),
+        .doc("string", "1.0.0", "Atomically returns the string values of one or more keys.")
+        .syntax("key [key ...]"),
     CommandSpec::new("mset", -3, WRITE | DENYOOM, (1, -1, 2), mset)
-        .doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys."),
+        .doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.")
+        .syntax("key value [key value ...]"),
     CommandSpec::new("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), msetnx)
-        .doc("string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist."),
+        .doc("string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.")
+        .syntax("key value [key value ...]"),
     CommandSpec::new("getset", 3, WRITE | DENYOOM | FAST, ONE_KEY, getset)
-        .doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value."),
+        .doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.")
+        .syntax("key value"),
     CommandSpec::new("getdel", 2, WRITE | FAST, ONE_KEY, getdel)
-        .doc("string", "6.2.0", "Returns the string value of a key after deleting the key."),
+        .doc("string", "6.2.0", "Returns the string value of a key after deleting the key.")
+        .syntax("key"),
     CommandSpec::new("getex", -2, WRITE | FAST, ONE_KEY, getex)
-        .doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time."),
+        .doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time.")
+        .syntax("key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]:expiration"),
     CommandSpec::new("incr", 2, WRITE | DENYOOM | FAST, ONE_KEY, incr)
-        .doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key"),
     CommandSpec::new("decr", 2, WRITE | DENYOOM | FAST, ONE_KEY, decr)
-        .doc("string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key"),
     CommandSpec::new("incrby", 3, WRITE | DENYOOM | FAST, ONE_KEY, incrby)
-        .doc("string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key increment"),
     CommandSpec::new("decrby", 3, WRITE | DENYOOM | FAST, ONE_KEY, decrby)
-        .doc("string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key decrement"),
     CommandSpec::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, ONE_KEY, incrbyfloat)
-        .doc("string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key increment:double"),
     CommandSpec::new("append", 3, WRITE | DENYOOM | FAST, ONE_KEY, append)
-        .doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
+        .doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.")
+        .syntax("key value"),
     CommandSpec::new("strlen", 2, READONLY | FAST, ONE_KEY, strlen)
-        .doc("string", "2.2.0", "Returns the length of a string value."),
+        .doc("string", "2.2.0", "Returns the length of a string value.")
+        .syntax("key"),
     CommandSpec::new("getrange", 4, READONLY, ONE_KEY, getrange)
-        .doc("string", "2.4.0", "Returns a substring of the string stored at a key."),
+        .doc("string", "2.4.0", "Returns a substring of the string stored at a key.")
+        .syntax("key start end"),
     CommandSpec::new("substr", 4, READONLY, ONE_KEY, getrange)
-        .doc("string", "1.0.0", "Returns a substring from a string value."),
+        .doc("string", "1.0.0", "Returns a substring from a string value.")
+        .syntax("key start end"),
     CommandSpec::new("setrange", 4, WRITE | DENYOOM, ONE_KEY, setrange)
-        .doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
+        .doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.")
+        .syntax("key offset value"),
 ];
 
 fn get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {

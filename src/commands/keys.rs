@@ -451,7 +451,7 @@ fn randomkey(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
         let Some(shard) = shard else { break };
         let slice = &locked.shard(shard).dbs[db_index];
         if let Some((key, entry)) = slice.key_at(pick) {
-            if entry.expire_at().is_none_or(|at| at > now) {
+            if entry.expire_at().is_none_or(|at| at >= now) {
                 chosen = Some(key.to_vec());
                 break;
             }

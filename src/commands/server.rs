@@ -247,8 +247,8 @@ fn info(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             }
             let mut title = name.to_string();
             title[..1].make_ascii_uppercase();
-            if name == "commandstats" {
-                title = "Commandstats".into();
+            if name == "cpu" {
+                title = "CPU".into();
             }
             let _ = write!(text, "# {title}\r\n");
             write(ctx, &shards, &mut text);

@@ -117,6 +117,9 @@ struct SetOptions {
     expiry: Option<Expiry>,
 }
 
+/// Parses SET's (or, with `getex`, GETEX's) options as Redis 7.0 does: an option may
+/// be repeated (the last one counts), conflicting options are a syntax error, and
+/// the expire time is checked only once every option has been read.
 fn parse_set_options(
     ctx: &Ctx<'_, '_>,
     args: &Args<'_>,
@@ -125,32 +128,51 @@ fn parse_set_options(
     getex: bool,
 ) -> Result<SetOptions, CommandError> {
     let mut options = SetOptions::default();
+    // The last EX/PX/EXAT/PXAT seen: (keyword, unit in ms, absolute, argument).
+    let mut time: Option<(&[u8], i64, bool, &[u8])> = None;
     let mut index = from;
     while index < args.len() {
-        let word = args[index].to_ascii_uppercase();
+        let word = &args[index];
+        let is = |name: &str| word.eq_ignore_ascii_case(name.as_bytes());
         let next = args.get(index + 1);
-        let mut take_time = |unit: i64, absolute: bool| -> Result<(), CommandError> {
-            if options.expiry.is_some() {
-                return Err(CommandError::Syntax);
+        let timed = [
+            ("EX", 1000, false),
+            ("PX", 1, false),
+            ("EXAT", 1000, true),
+            ("PXAT", 1, true),
+        ]
+        .into_iter()
+        .find(|(name, ..)| is(name));
+        if let Some((name, unit, absolute)) = timed {
+            let other_time = time.is_some_and(|(seen, ..)| seen != name.as_bytes());
+            let conflict =
+                other_time || matches!(options.expiry, Some(Expiry::Keep | Expiry::Clear));
+            match next {
+                Some(value) if !conflict => {
+                    time = Some((name.as_bytes(), unit, absolute, value));
+                    index += 2;
+                    continue;
+                }
+                _ => return Err(CommandError::Syntax),
             }
-            let value = next.ok_or(CommandError::Syntax)?;
-            options.expiry = Some(Expiry::At(deadline(ctx, value, unit, absolute, command)?));
-            index += 1;
-            Ok(())
-        };
-        match &word[..] {
-            b"EX" => take_time(1000, false)?,
-            b"PX" => take_time(1, false)?,
-            b"EXAT" => take_time(1000, true)?,
-            b"PXAT" => take_time(1, true)?,
-            b"NX" if !getex && !options.if_present => options.if_missing = true,
-            b"XX" if !getex && !options.if_missing => options.if_present = true,
-            b"GET" if !getex => options.get = true,
-            b"KEEPTTL" if !getex && options.expiry.is_none() => options.expiry = Some(Expiry::Keep),
-            b"PERSIST" if getex && options.expiry.is_none() => options.expiry = Some(Expiry::Clear),
-            _ => return Err(CommandError::Syntax),
+        }
+        if !getex && is("NX") && !options.if_present {
+            options.if_missing = true;
+        } else if !getex && is("XX") && !options.if_missing {
+            options.if_present = true;
+        } else if !getex && is("GET") {
+            options.get = true;
+        } else if !getex && is("KEEPTTL") && time.is_none() {
+            options.expiry = Some(Expiry::Keep);
+        } else if getex && is("PERSIST") && time.is_none() {
+            options.expiry = Some(Expiry::Clear);
+        } else {
+            return Err(CommandError::Syntax);
         }
         index += 1;
+    }
+    if let Some((_, unit, absolute, value)) = time {
+        options.expiry = Some(Expiry::At(deadline(ctx, value, unit, absolute, command)?));
     }
     Ok(options)
 }

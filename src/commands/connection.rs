@@ -2,7 +2,9 @@
 
 use crate::commands::flags::*;
 use crate::commands::table::CommandTable;
-use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler};
+use crate::commands::{
+    CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler, int32_arg,
+};
 use crate::protocol::{Args, Protocol};
 use crate::server::REDIS_COMPAT_VERSION;
 use crate::server::client::{ClientHandle, ReplyMode};
@@ -210,9 +212,7 @@ fn reset(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let index = parse_i64(&args[1])
-        .filter(|n| i32::try_from(*n).is_ok())
-        .ok_or(CommandError::NotInteger)?;
+    let index = int32_arg(&args[1])?;
     if index < 0 || index as usize >= ctx.server.keyspace.databases() {
         return Err(CommandError::DbIndexOutOfRange);
     }
@@ -437,7 +437,7 @@ fn current_command_name(ctx: &Ctx<'_, '_>) -> String {
 }
 
 fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let mut ids: Option<Vec<u64>> = None;
+    let mut ids: Option<Vec<i64>> = None;
     let mut index = 2;
     while index < args.len() {
         let option = &args[index];
@@ -458,11 +458,11 @@ fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             index += 2;
         } else if option.eq_ignore_ascii_case(b"ID") && index + 1 < args.len() {
             let mut wanted = Vec::new();
+            // Any integer is accepted, as in Redis; ids start at 1, so 0 or a
+            // negative id simply matches nobody.
             for text in args.iter().skip(index + 1) {
-                let id = parse_i64(text)
-                    .filter(|id| *id > 0)
-                    .ok_or_else(|| CommandError::err("Invalid client ID"))?;
-                wanted.push(id as u64);
+                let id = parse_i64(text).ok_or_else(|| CommandError::err("Invalid client ID"))?;
+                wanted.push(id);
             }
             ids = Some(wanted);
             index = args.len();
@@ -479,7 +479,10 @@ fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     handles.sort_by_key(|h| h.id);
     let mut text = String::new();
     for handle in handles {
-        if ids.as_ref().is_some_and(|ids| !ids.contains(&handle.id)) {
+        if ids
+            .as_ref()
+            .is_some_and(|ids| !ids.contains(&(handle.id as i64)))
+        {
             continue;
         }
         text.push_str(&describe_client(ctx, &handle));

@@ -2,7 +2,9 @@
 
 use crate::commands::connection::help_reply;
 use crate::commands::flags::*;
-use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, container_handler, int_arg};
+use crate::commands::{
+    CmdResult, CommandError, CommandSpec, Ctx, container_handler, int_arg, int32_arg,
+};
 use crate::protocol::Args;
 use crate::store::{Entry, SHARD_COUNT};
 use crate::util::glob::glob_match;
@@ -347,9 +349,40 @@ pub struct ScanOptions<'a> {
     pub type_name: Option<&'a [u8]>,
 }
 
-/// Parses a SCAN-family cursor.
+/// Parses a SCAN-family cursor the way Redis does, with C's `strtoul`: an optional
+/// sign (a negative cursor wraps around, so `-1` is the largest), decimal digits, no
+/// leading blank and nothing after; an empty cursor is 0; more than 64 bits is
+/// `invalid cursor`.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
-    crate::util::numbers::parse_u64(arg).ok_or_else(|| CommandError::err("invalid cursor"))
+    let invalid = || CommandError::err("invalid cursor");
+    let (negative, digits) = match arg.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        // strtoul reads nothing and stops at the start: Redis accepts only "".
+        return if arg.is_empty() {
+            Ok(0)
+        } else {
+            Err(invalid())
+        };
+    }
+    let mut value: u64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return Err(invalid());
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(byte - b'0')))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// Parses MATCH / COUNT (and TYPE when `allow_type`) starting at `from`.
@@ -496,8 +529,8 @@ fn renamenx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 /// Parses a database index argument.
 fn db_index_arg(ctx: &Ctx<'_, '_>, arg: &[u8]) -> Result<usize, CommandError> {
-    let index = int_arg(arg)?;
-    if index < 0 || index as usize >= ctx.server.keyspace.databases() || index > i32::MAX as i64 {
+    let index = int32_arg(arg)?;
+    if index < 0 || index as usize >= ctx.server.keyspace.databases() {
         return Err(CommandError::DbIndexOutOfRange);
     }
     Ok(index as usize)

@@ -196,6 +196,21 @@ pub fn int_arg(arg: &[u8]) -> Result<i64, CommandError> {
     crate::util::numbers::parse_i64(arg).ok_or(CommandError::NotInteger)
 }
 
+/// Parses an argument Redis reads as a C `int` (database indexes): a non-integer is
+/// `value is not an integer or out of range`, an integer outside 32 bits gets
+/// Redis's range message.
+pub fn int32_arg(arg: &[u8]) -> Result<i64, CommandError> {
+    let value = int_arg(arg)?;
+    if i32::try_from(value).is_err() {
+        return Err(CommandError::err(format!(
+            "value is out of range, value must between {} and {}",
+            i32::MIN,
+            i32::MAX
+        )));
+    }
+    Ok(value)
+}
+
 /// Parses a float argument (scores, increments).
 pub fn float_arg(arg: &[u8]) -> Result<f64, CommandError> {
     crate::util::numbers::parse_f64(arg).ok_or(CommandError::NotFloat)

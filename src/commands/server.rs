@@ -734,7 +734,8 @@ fn command_info(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     for spec in specs {
         match spec {
             Some(spec) => write_command_info(ctx, spec.name, spec),
-            None => ctx.out.null_array(),
+            // Redis 7.0 answers an unknown name with a null bulk string.
+            None => ctx.out.null(),
         }
     }
     Ok(())
@@ -755,7 +756,11 @@ fn command_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let filter = match args.len() {
         2 => None,
         5 if args[2].eq_ignore_ascii_case(b"FILTERBY") => {
-            Some((args[3].to_ascii_lowercase(), args[4].to_vec()))
+            let kind = args[3].to_ascii_lowercase();
+            if !matches!(&kind[..], b"pattern" | b"aclcat" | b"module") {
+                return Err(CommandError::Syntax);
+            }
+            Some((kind, args[4].to_vec()))
         }
         _ => return Err(CommandError::Syntax),
     };
@@ -832,8 +837,14 @@ fn flushall(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn swapdb(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let databases = ctx.server.keyspace.databases() as i64;
-    let first = parse_i64(&args[1]).ok_or_else(|| CommandError::err("invalid first DB index"))?;
-    let second = parse_i64(&args[2]).ok_or_else(|| CommandError::err("invalid second DB index"))?;
+    // Redis reads both as a C int, with these messages for anything that is not one.
+    let index = |arg: &[u8], which: &str| {
+        parse_i64(arg)
+            .filter(|n| i32::try_from(*n).is_ok())
+            .ok_or_else(|| CommandError::err(format!("invalid {which} DB index")))
+    };
+    let first = index(&args[1], "first")?;
+    let second = index(&args[2], "second")?;
     if !(0..databases).contains(&first) || !(0..databases).contains(&second) {
         return Err(CommandError::DbIndexOutOfRange);
     }
@@ -880,6 +891,12 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(&args[1])
+        )));
+    }
     match args.get(2) {
         None => {}
         Some(mode) if mode.eq_ignore_ascii_case(b"ASYNC") || mode.eq_ignore_ascii_case(b"SYNC") => {

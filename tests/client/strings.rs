@@ -256,6 +256,7 @@ fn append_strlen_getrange_setrange() {
         assert_eq!(run::<String>(con, &["GETRANGE", "s", "6", "1000"]), "world");
         assert_eq!(run::<String>(con, &["GETRANGE", "s", "5", "2"]), "");
         assert_eq!(run::<String>(con, &["GETRANGE", "missing", "0", "-1"]), "");
+        assert_eq!(run::<String>(con, &["SUBSTR", "s", "0", "4"]), "hello");
         assert_eq!(run::<i64>(con, &["SETRANGE", "s", "6", "WORLD"]), 11);
         assert_eq!(run::<String>(con, &["GET", "s"]), "hello WORLD");
         // Writing past the end pads with zero bytes.

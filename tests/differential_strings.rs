@@ -83,6 +83,61 @@ SETRANGE newr 3 abc
 GET newr
 SET n 12345
 SET e 123456789012345678901234567890
+SET i 12345
+OBJECT ENCODING i
+# Redis reports raw after APPEND or SETRANGE whatever the content; broker-server
+# derives the encoding from the content (int here), so that is not compared.
+APPEND i 6
+STRLEN i
+SET neg -1
+OBJECT ENCODING neg
+SET b44 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+OBJECT ENCODING b44
+SET b45 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+OBJECT ENCODING b45
+SET huge 123456789012345678901
+OBJECT ENCODING huge
+SET lead 0123
+OBJECT ENCODING lead
+INCR lead
+SET past v EXAT 1
+GET past
+EXISTS past
+SET past v PXAT 0
+SET k v EXAT -5
+SET k v GET GET
+SET k v NX NX
+SET k v XX EX 10 XX
+SET k v PERSIST
+GETEX k PXAT 0
+GETEX k EXAT 1
+GET k
+GETEX k PX
+GETEX k EX 10 EX 20
+GETEX missing PERSIST
+GETRANGE app 9223372036854775807 9223372036854775807
+GETRANGE app -9223372036854775808 -1
+SETRANGE app 0 \"\"
+SETRANGE app 536870912 x
+SET f 1.5e3
+INCRBYFLOAT f 0
+INCRBYFLOAT f nan
+INCRBYFLOAT f \"\"
+INCRBY counter 00
+INCRBY counter +1
+INCRBY counter \"\"
+INCRBY counter 1
+DECRBY counter 18446744073709551616
+MSETNX a 1 a 2
+MSETNX onlykey
+MGET
+GETSET
+GETDEL a b
+STRLEN a b
+SETNX
+SETEX s 9223372036854775807 v
+PSETEX p 9223372036854775807 v
+SETEX s 1.5 v
 ";
 
 const KEYS: &str = "
@@ -176,6 +231,73 @@ RANDOMKEY
 SCAN x
 SCAN 0 COUNT 0
 SCAN 0 TYPE nosuchtype
+SET x v
+EXPIRE x 100 nx
+EXPIRE x 50 xx gt
+EXPIRE x 1000 xx gt
+EXPIRE x 2000 lt
+EXPIRE x 200 lt
+PEXPIRE x 9223372036854775807
+PEXPIRE x -9223372036854775808
+EXPIREAT x 9223372036854775807
+EXPIREAT x -1
+EXISTS x
+SET x v
+PEXPIREAT x 0
+EXISTS x
+EXPIRE x
+EXPIRE missing 10 GT
+PERSIST missing
+EXPIRETIME missing
+TTL
+TYPE a b
+SET y v
+MOVE y -1
+MOVE y x
+MOVE y 16
+MOVE missing 1
+COPY y y DB 0
+COPY y z DB x
+COPY y z DB
+COPY y z REPLACE REPLACE
+COPY y z FOO
+RENAME missing x
+RENAMENX missing x
+RENAMENX y y
+SWAPDB 0 -1
+SWAPDB 1 1
+SWAPDB 0
+DBSIZE x
+RANDOMKEY x
+KEYS
+KEYS a b
+SCAN 0 MATCH
+SCAN 0 COUNT x
+SCAN 0 COUNT -1
+SCAN 0 FOO bar
+SCAN 18446744073709551616
+SCAN 1x
+SCAN --1
+SCAN +
+MOVE y 2147483648
+COPY y z DB -2147483649
+SWAPDB 2147483648 0
+SWAPDB 0 2147483648
+SWAPDB 1.5 0
+OBJECT ENCODING
+OBJECT REFCOUNT missing extra
+OBJECT IDLETIME missing
+OBJECT FREQ missing
+OBJECT
+UNLINK
+TOUCH
+FLUSHDB ASYNC extra
+FLUSHALL SYNC
+COMMAND DOCS nosuchcommand
+COMMAND INFO nosuchcommand
+COMMAND LIST FILTERBY PATTERN nosuch*
+COMMAND LIST FILTERBY
+COMMAND LIST FILTERBY FOO bar
 ";
 
 const CONNECTION: &str = "
@@ -199,6 +321,87 @@ HELLO x
 HELLO 2 FOO
 FOO
 GET
+# CLIENT SETINFO and CLIENT NO-TOUCH arrived in Redis 7.2, after the oracle.
+HELLO 3 AUTH
+HELLO 3 AUTH default
+HELLO 3 SETNAME
+HELLO 3 AUTH nobody pw
+HELLO -1
+HELLO 1
+HELLO 3.0
+SELECT 1.5
+SELECT 2147483648
+SELECT -2147483649
+SELECT 2147483647
+ECHO a b
+CLIENT
+CLIENT ID extra
+CLIENT GETNAME extra
+CLIENT SETNAME
+CLIENT SETNAME a b
+CLIENT REPLY maybe
+CLIENT REPLY on extra
+CLIENT NO-EVICT maybe
+CLIENT NO-EVICT
+CLIENT KILL
+CLIENT KILL 1.2.3.4:5
+CLIENT KILL ID 0
+CLIENT KILL ID abc
+CLIENT KILL ID 999999
+CLIENT KILL ID 999999 SKIPME maybe
+CLIENT KILL ADDR 1.2.3.4:5 ID
+CLIENT KILL FOO bar
+CLIENT KILL ADDR 1.2.3.4:5
+CLIENT LIST TYPE bogus
+CLIENT LIST TYPE master
+CLIENT LIST TYPE replica
+CLIENT LIST ID
+CLIENT LIST ID x
+CLIENT LIST ID 0
+CLIENT LIST ID 999999
+CLIENT LIST FOO
+CLIENT INFO extra
+CONFIG
+CONFIG GET
+CONFIG SET timeout
+CONFIG SET no-such-option 1
+CONFIG SET timeout abc
+CONFIG SET maxclients -1
+CONFIG SET maxclients 4294967296
+CONFIG SET databases 1
+CONFIG SET timeout -1
+CONFIG SET tcp-keepalive -1
+CONFIG SET proto-max-bulk-len 1048575
+CONFIG SET hz 0
+CONFIG GET hz
+CONFIG SET hz 501
+CONFIG GET hz
+CONFIG SET hz -1
+CONFIG SET hz 10
+CONFIG GET timeout
+CONFIG GET databases
+CONFIG GET proto-max-bulk-len
+CONFIG GET client-query-buffer-limit
+CONFIG GET hz
+CONFIG GET tcp-keepalive
+CONFIG GET maxmemory
+CONFIG GET maxmemory-policy
+CONFIG GET list-max-listpack-size
+CONFIG GET requirepass
+CONFIG GET no-such-option
+CONFIG SET list-max-listpack-size 128
+CONFIG GET list-max-listpack-size
+CONFIG RESETSTAT extra
+CONFIG NOSUCH
+FUNCTION FLUSH LATER
+FUNCTION FLUSH ASYNC extra
+FUNCTION NOSUCH
+TIME extra
+LASTSAVE extra
+DBSIZE
+FLUSHALL ASYNC
+SHUTDOWN LATER
+
 ";
 
 fn run(script: &str, resp3: bool) {
@@ -291,4 +494,22 @@ fn keys_and_scan_return_the_same_sets() {
     seen.sort_by_key(|k| format!("{k:?}"));
     seen.dedup();
     assert_eq!(seen.len(), 3);
+    // Redis reads the cursor with strtoul: signs are accepted (a negative cursor
+    // wraps around) and so is an empty one. Which keys such a cursor returns
+    // depends on the table layout, so only the kind of reply is compared.
+    for cursor in [&b"-1"[..], b"+0", b"", b"-0"] {
+        let (expected, actual) = pair.both(&[b"SCAN", cursor]);
+        assert!(
+            matches!(expected, broker_server::protocol::Reply::Array(_)),
+            "{expected:?}"
+        );
+        assert!(
+            matches!(actual, broker_server::protocol::Reply::Array(_)),
+            "SCAN {:?}: {actual:?}",
+            String::from_utf8_lossy(cursor)
+        );
+    }
+    for cursor in [&b" 1"[..], b"1 ", b"0x1", b"\t2"] {
+        pair.check(&[b"SCAN", cursor]);
+    }
 }

@@ -3,7 +3,9 @@
 use crate::commands::blocking;
 use crate::commands::flags::*;
 use crate::commands::table::CommandTable;
-use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler};
+use crate::commands::{
+    CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler, int32_arg,
+};
 use crate::protocol::{Args, Protocol};
 use crate::server::REDIS_COMPAT_VERSION;
 use crate::server::client::{ClientHandle, ReplyMode};
@@ -23,12 +25,11 @@ pub static COMMANDS: &[CommandSpec] = &[
         "connection",
         "1.0.0",
         "Returns the server's liveliness response.",
-    ),
-    CommandSpec::new("echo", 2, FAST | LOADING | STALE, NOKEYS, echo).doc(
-        "connection",
-        "1.0.0",
-        "Returns the given string.",
-    ),
+    )
+    .syntax("[message]"),
+    CommandSpec::new("echo", 2, FAST | LOADING | STALE, NOKEYS, echo)
+        .doc("connection", "1.0.0", "Returns the given string.")
+        .syntax("message"),
     CommandSpec::new(
         "quit",
         -1,
@@ -59,11 +60,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         reset,
     )
     .doc("connection", "6.2.0", "Resets the connection."),
-    CommandSpec::new("select", 2, FAST | LOADING | STALE, NOKEYS, select).doc(
-        "connection",
-        "1.0.0",
-        "Changes the selected database.",
-    ),
+    CommandSpec::new("select", 2, FAST | LOADING | STALE, NOKEYS, select)
+        .doc("connection", "1.0.0", "Changes the selected database.")
+        .syntax("index"),
     CommandSpec::new(
         "hello",
         -1,
@@ -71,7 +70,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         NOKEYS,
         hello,
     )
-    .doc("connection", "6.0.0", "Handshakes with the server."),
+    .doc("connection", "6.0.0", "Handshakes with the server.")
+    .syntax("[protover [AUTH username password]:username_password [SETNAME clientname]]:arguments"),
     CommandSpec::new(
         "auth",
         -2,
@@ -79,7 +79,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         NOKEYS,
         auth,
     )
-    .doc("connection", "1.0.0", "Authenticates the connection."),
+    .doc("connection", "1.0.0", "Authenticates the connection.")
+    .syntax("[username] password"),
     CommandSpec::new("client", -2, 0, NOKEYS, container_handler)
         .doc(
             "connection",
@@ -104,7 +105,8 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         NOKEYS,
         client_setname,
     )
-    .doc("connection", "2.6.9", "Sets the connection name."),
+    .doc("connection", "2.6.9", "Sets the connection name.")
+        .syntax("connection-name"),
     CommandSpec::new(
         "getname",
         2,
@@ -124,12 +126,14 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "7.2.0",
         "Sets information specific to the client or connection.",
-    ),
+    )
+        .syntax("<LIB-NAME libname | LIB-VER libver>:attr"),
     CommandSpec::new("list", -2, CLIENT_FLAGS, NOKEYS, client_list).doc(
         "connection",
         "2.4.0",
         "Lists open connections.",
-    ),
+    )
+        .syntax("[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>:normal_master_replica_pubsub] [ID client-id [client-id ...]]"),
     CommandSpec::new("info", 2, NOSCRIPT | LOADING | STALE, NOKEYS, client_info).doc(
         "connection",
         "6.2.0",
@@ -139,7 +143,8 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "2.4.0",
         "Terminates open connections.",
-    ),
+    )
+        .syntax("<ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>:normal_master_slave_pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME yes/no] | [MAXAGE maxage]>:new-format [<[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>:normal_master_slave_pubsub] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME yes/no] | [MAXAGE maxage]>:new-format ...]>:filter"),
     CommandSpec::new(
         "unblock",
         -3,
@@ -156,12 +161,14 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "3.2.0",
         "Instructs the server whether to reply to commands.",
-    ),
+    )
+        .syntax("<ON | OFF | SKIP>:on_off_skip"),
     CommandSpec::new("no-evict", 3, CLIENT_FLAGS, NOKEYS, client_no_evict).doc(
         "connection",
         "7.0.0",
         "Sets the client eviction mode of the connection.",
-    ),
+    )
+        .syntax("<ON | OFF>:enabled"),
     CommandSpec::new(
         "no-touch",
         3,
@@ -173,7 +180,8 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "7.2.0",
         "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
-    ),
+    )
+        .syntax("<ON | OFF>:enabled"),
     CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, client_help).doc(
         "connection",
         "5.0.0",
@@ -226,9 +234,7 @@ fn reset(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let index = parse_i64(&args[1])
-        .filter(|n| i32::try_from(*n).is_ok())
-        .ok_or(CommandError::NotInteger)?;
+    let index = int32_arg(&args[1])?;
     if index < 0 || index as usize >= ctx.server.keyspace.databases() {
         return Err(CommandError::DbIndexOutOfRange);
     }
@@ -458,7 +464,7 @@ fn current_command_name(ctx: &Ctx<'_, '_>) -> String {
 }
 
 fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let mut ids: Option<Vec<u64>> = None;
+    let mut ids: Option<Vec<i64>> = None;
     let mut index = 2;
     while index < args.len() {
         let option = &args[index];
@@ -479,11 +485,11 @@ fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             index += 2;
         } else if option.eq_ignore_ascii_case(b"ID") && index + 1 < args.len() {
             let mut wanted = Vec::new();
+            // Any integer is accepted, as in Redis; ids start at 1, so 0 or a
+            // negative id simply matches nobody.
             for text in args.iter().skip(index + 1) {
-                let id = parse_i64(text)
-                    .filter(|id| *id > 0)
-                    .ok_or_else(|| CommandError::err("Invalid client ID"))?;
-                wanted.push(id as u64);
+                let id = parse_i64(text).ok_or_else(|| CommandError::err("Invalid client ID"))?;
+                wanted.push(id);
             }
             ids = Some(wanted);
             index = args.len();
@@ -500,7 +506,10 @@ fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     handles.sort_by_key(|h| h.id);
     let mut text = String::new();
     for handle in handles {
-        if ids.as_ref().is_some_and(|ids| !ids.contains(&handle.id)) {
+        if ids
+            .as_ref()
+            .is_some_and(|ids| !ids.contains(&(handle.id as i64)))
+        {
             continue;
         }
         text.push_str(&describe_client(ctx, &handle));

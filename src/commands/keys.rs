@@ -2,7 +2,9 @@
 
 use crate::commands::connection::help_reply;
 use crate::commands::flags::*;
-use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, container_handler, int_arg};
+use crate::commands::{
+    CmdResult, CommandError, CommandSpec, Ctx, container_handler, int_arg, int32_arg,
+};
 use crate::protocol::Args;
 use crate::pubsub::notify::class;
 use crate::store::{Entry, SHARD_COUNT};
@@ -16,73 +18,101 @@ const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("del", -2, WRITE, ALL, del)
-        .doc("generic", "1.0.0", "Deletes one or more keys."),
+        .doc("generic", "1.0.0", "Deletes one or more keys.")
+        .syntax("key [key ...]"),
     CommandSpec::new("unlink", -2, WRITE | FAST, ALL, del)
-        .doc("generic", "4.0.0", "Asynchronously deletes one or more keys."),
+        .doc("generic", "4.0.0", "Asynchronously deletes one or more keys.")
+        .syntax("key [key ...]"),
     CommandSpec::new("exists", -2, READONLY | FAST, ALL, exists)
-        .doc("generic", "1.0.0", "Determines whether one or more keys exist."),
+        .doc("generic", "1.0.0", "Determines whether one or more keys exist.")
+        .syntax("key [key ...]"),
     CommandSpec::new("touch", -2, READONLY | FAST, ALL, exists)
-        .doc("generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed."),
+        .doc("generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.")
+        .syntax("key [key ...]"),
     CommandSpec::new("type", 2, READONLY | FAST, ONE_KEY, type_of)
-        .doc("generic", "1.0.0", "Determines the type of value stored at a key."),
+        .doc("generic", "1.0.0", "Determines the type of value stored at a key.")
+        .syntax("key"),
     CommandSpec::new("expire", -3, WRITE | FAST, ONE_KEY, expire)
-        .doc("generic", "1.0.0", "Sets the expiration time of a key in seconds."),
+        .doc("generic", "1.0.0", "Sets the expiration time of a key in seconds.")
+        .syntax("key seconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("pexpire", -3, WRITE | FAST, ONE_KEY, pexpire)
-        .doc("generic", "2.6.0", "Sets the expiration time of a key in milliseconds."),
+        .doc("generic", "2.6.0", "Sets the expiration time of a key in milliseconds.")
+        .syntax("key milliseconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("expireat", -3, WRITE | FAST, ONE_KEY, expireat)
-        .doc("generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp."),
+        .doc("generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.")
+        .syntax("key unix-time-seconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("pexpireat", -3, WRITE | FAST, ONE_KEY, pexpireat)
-        .doc("generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp."),
+        .doc("generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.")
+        .syntax("key unix-time-milliseconds [NX | XX | GT | LT]:condition"),
     CommandSpec::new("ttl", 2, READONLY | FAST, ONE_KEY, ttl)
-        .doc("generic", "1.0.0", "Returns the expiration time in seconds of a key."),
+        .doc("generic", "1.0.0", "Returns the expiration time in seconds of a key.")
+        .syntax("key"),
     CommandSpec::new("pttl", 2, READONLY | FAST, ONE_KEY, pttl)
-        .doc("generic", "2.6.0", "Returns the expiration time in milliseconds of a key."),
+        .doc("generic", "2.6.0", "Returns the expiration time in milliseconds of a key.")
+        .syntax("key"),
     CommandSpec::new("expiretime", 2, READONLY | FAST, ONE_KEY, expiretime)
-        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp."),
+        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.")
+        .syntax("key"),
     CommandSpec::new("pexpiretime", 2, READONLY | FAST, ONE_KEY, pexpiretime)
-        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp."),
+        .doc("generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.")
+        .syntax("key"),
     CommandSpec::new("persist", 2, WRITE | FAST, ONE_KEY, persist)
-        .doc("generic", "2.2.0", "Removes the expiration time of a key."),
+        .doc("generic", "2.2.0", "Removes the expiration time of a key.")
+        .syntax("key"),
     CommandSpec::new("keys", 2, READONLY | ALL_KEYS, NOKEYS, keys)
-        .doc("generic", "1.0.0", "Returns all key names that match a pattern."),
+        .doc("generic", "1.0.0", "Returns all key names that match a pattern.")
+        .syntax("pattern"),
     CommandSpec::new("scan", -2, READONLY | ALL_KEYS, NOKEYS, scan)
-        .doc("generic", "2.8.0", "Iterates over the key names in the database."),
+        .doc("generic", "2.8.0", "Iterates over the key names in the database.")
+        .syntax("cursor [MATCH pattern] [COUNT count] [TYPE type]"),
     CommandSpec::new("randomkey", 1, READONLY | ALL_KEYS, NOKEYS, randomkey)
         .doc("generic", "1.0.0", "Returns a random key name from the database."),
     CommandSpec::new("rename", 3, WRITE, TWO_KEYS, rename)
-        .doc("generic", "1.0.0", "Renames a key and overwrites the destination."),
+        .doc("generic", "1.0.0", "Renames a key and overwrites the destination.")
+        .syntax("key newkey"),
     CommandSpec::new("renamenx", 3, WRITE | FAST, TWO_KEYS, renamenx)
-        .doc("generic", "1.0.0", "Renames a key only when the target key name doesn't exist."),
+        .doc("generic", "1.0.0", "Renames a key only when the target key name doesn't exist.")
+        .syntax("key newkey"),
     CommandSpec::new("copy", -3, WRITE | DENYOOM, TWO_KEYS, copy)
-        .doc("generic", "6.2.0", "Copies the value of a key to a new key."),
+        .doc("generic", "6.2.0", "Copies the value of a key to a new key.")
+        .syntax("source destination [DB destination-db] [REPLACE]"),
     CommandSpec::new("move", 3, WRITE | FAST, ONE_KEY, move_key)
-        .doc("generic", "1.0.0", "Moves a key to another database."),
+        .doc("generic", "1.0.0", "Moves a key to another database.")
+        .syntax("key db"),
     CommandSpec::new("object", -2, READONLY, NOKEYS, container_handler)
         .doc("generic", "2.2.3", "A container for object introspection commands.")
         .subs(OBJECT_SUBCOMMANDS),
 ];
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("encoding", 3, READONLY, (2, 2, 1), object_encoding).doc(
-        "generic",
-        "2.2.3",
-        "Returns the internal encoding of a Redis object.",
-    ),
-    CommandSpec::new("refcount", 3, READONLY, (2, 2, 1), object_refcount).doc(
-        "generic",
-        "2.2.3",
-        "Returns the reference count of a value of a key.",
-    ),
-    CommandSpec::new("idletime", 3, READONLY, (2, 2, 1), object_idletime).doc(
-        "generic",
-        "2.2.3",
-        "Returns the time since the last access to a Redis object.",
-    ),
-    CommandSpec::new("freq", 3, READONLY, (2, 2, 1), object_freq).doc(
-        "generic",
-        "4.0.0",
-        "Returns the logarithmic access frequency counter of a Redis object.",
-    ),
+    CommandSpec::new("encoding", 3, READONLY, (2, 2, 1), object_encoding)
+        .doc(
+            "generic",
+            "2.2.3",
+            "Returns the internal encoding of a Redis object.",
+        )
+        .syntax("key"),
+    CommandSpec::new("refcount", 3, READONLY, (2, 2, 1), object_refcount)
+        .doc(
+            "generic",
+            "2.2.3",
+            "Returns the reference count of a value of a key.",
+        )
+        .syntax("key"),
+    CommandSpec::new("idletime", 3, READONLY, (2, 2, 1), object_idletime)
+        .doc(
+            "generic",
+            "2.2.3",
+            "Returns the time since the last access to a Redis object.",
+        )
+        .syntax("key"),
+    CommandSpec::new("freq", 3, READONLY, (2, 2, 1), object_freq)
+        .doc(
+            "generic",
+            "4.0.0",
+            "Returns the logarithmic access frequency counter of a Redis object.",
+        )
+        .syntax("key"),
     CommandSpec::new("help", 2, READONLY | LOADING | STALE, NOKEYS, object_help).doc(
         "generic",
         "6.2.0",
@@ -327,9 +357,40 @@ pub struct ScanOptions<'a> {
     pub type_name: Option<&'a [u8]>,
 }
 
-/// Parses a SCAN-family cursor.
+/// Parses a SCAN-family cursor the way Redis does, with C's `strtoul`: an optional
+/// sign (a negative cursor wraps around, so `-1` is the largest), decimal digits, no
+/// leading blank and nothing after; an empty cursor is 0; more than 64 bits is
+/// `invalid cursor`.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CommandError> {
-    crate::util::numbers::parse_u64(arg).ok_or(CommandError::InvalidCursor)
+    let invalid = || CommandError::InvalidCursor;
+    let (negative, digits) = match arg.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        // strtoul reads nothing and stops at the start: Redis accepts only "".
+        return if arg.is_empty() {
+            Ok(0)
+        } else {
+            Err(invalid())
+        };
+    }
+    let mut value: u64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return Err(invalid());
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(byte - b'0')))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// Parses MATCH / COUNT (and TYPE when `allow_type`) starting at `from`.
@@ -431,7 +492,7 @@ fn randomkey(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
         let Some(shard) = shard else { break };
         let slice = &locked.shard(shard).dbs[db_index];
         if let Some((key, entry)) = slice.key_at(pick) {
-            if entry.expire_at().is_none_or(|at| at > now) {
+            if entry.expire_at().is_none_or(|at| at >= now) {
                 chosen = Some(key.to_vec());
                 break;
             }
@@ -484,8 +545,8 @@ fn renamenx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 /// Parses a database index argument.
 fn db_index_arg(ctx: &Ctx<'_, '_>, arg: &[u8]) -> Result<usize, CommandError> {
-    let index = int_arg(arg)?;
-    if index < 0 || index as usize >= ctx.server.keyspace.databases() || index > i32::MAX as i64 {
+    let index = int32_arg(arg)?;
+    if index < 0 || index as usize >= ctx.server.keyspace.databases() {
         return Err(CommandError::DbIndexOutOfRange);
     }
     Ok(index as usize)

@@ -13,6 +13,7 @@ pub mod blocking;
 pub mod collections;
 pub mod connection;
 pub mod context;
+pub mod docs;
 pub mod error;
 pub mod gate;
 pub mod hashes;
@@ -128,6 +129,8 @@ pub struct CommandSpec {
     pub summary: &'static str,
     /// For container commands (`CLIENT`, `CONFIG`...): their subcommands.
     pub subcommands: &'static [CommandSpec],
+    /// The arguments in redis.io's notation, for `COMMAND DOCS` (see [`docs`]).
+    pub syntax: &'static str,
 }
 
 impl CommandSpec {
@@ -153,6 +156,7 @@ impl CommandSpec {
             since: "1.0.0",
             summary: "",
             subcommands: &[],
+            syntax: "",
         }
     }
 
@@ -166,6 +170,12 @@ impl CommandSpec {
         self.group = group;
         self.since = since;
         self.summary = summary;
+        self
+    }
+
+    /// Documents the arguments, in redis.io's notation (see [`docs`]).
+    pub const fn syntax(mut self, syntax: &'static str) -> Self {
+        self.syntax = syntax;
         self
     }
 
@@ -218,6 +228,13 @@ pub fn range_arg(
 pub fn positive_arg(arg: &[u8], error: Option<CommandError>) -> Result<usize, CommandError> {
     let error = error.unwrap_or(CommandError::MustBePositive);
     Ok(range_arg(arg, 0, i64::MAX, Some(error))? as usize)
+}
+
+/// Parses an argument Redis reads as a C `int` (database indexes): a non-integer is
+/// `value is not an integer or out of range`, an integer outside 32 bits gets
+/// Redis's range message.
+pub fn int32_arg(arg: &[u8]) -> Result<i64, CommandError> {
+    range_arg(arg, i32::MIN.into(), i32::MAX.into(), None)
 }
 
 /// Parses a float argument (scores, increments).

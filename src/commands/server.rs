@@ -4,11 +4,12 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use crate::commands::connection::help_reply;
+use crate::commands::docs::{self, DocArg};
 use crate::commands::flags::*;
 use crate::commands::table::CommandTable;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler};
 use crate::config::{OPTIONS, find_option};
-use crate::protocol::Args;
+use crate::protocol::{Args, ReplyWriter};
 use crate::pubsub::Kind;
 use crate::server::{REDIS_COMPAT_VERSION, VERSION};
 use crate::store::{Shard, ShardStats};
@@ -19,11 +20,13 @@ use crate::util::numbers::parse_i64;
 const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("info", -1, LOADING | STALE | ALL_KEYS, NOKEYS, info).doc(
-        "server",
-        "1.0.0",
-        "Returns information and statistics about the server.",
-    ),
+    CommandSpec::new("info", -1, LOADING | STALE | ALL_KEYS, NOKEYS, info)
+        .doc(
+            "server",
+            "1.0.0",
+            "Returns information and statistics about the server.",
+        )
+        .syntax("[section [section ...]]"),
     CommandSpec::new("config", -2, 0, NOKEYS, container_handler)
         .doc(
             "server",
@@ -43,21 +46,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "Returns the number of keys in the database.",
     ),
-    CommandSpec::new("flushdb", -1, WRITE | ALL_KEYS, NOKEYS, flushdb).doc(
-        "server",
-        "1.0.0",
-        "Remove all keys from the current database.",
-    ),
-    CommandSpec::new("flushall", -1, WRITE | ALL_KEYS, NOKEYS, flushall).doc(
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-    ),
-    CommandSpec::new("swapdb", 3, WRITE | FAST | ALL_KEYS, NOKEYS, swapdb).doc(
-        "server",
-        "4.0.0",
-        "Swaps two Redis databases.",
-    ),
+    CommandSpec::new("flushdb", -1, WRITE | ALL_KEYS, NOKEYS, flushdb)
+        .doc(
+            "server",
+            "1.0.0",
+            "Remove all keys from the current database.",
+        )
+        .syntax("[ASYNC | SYNC]:async"),
+    CommandSpec::new("flushall", -1, WRITE | ALL_KEYS, NOKEYS, flushall)
+        .doc("server", "1.0.0", "Removes all keys from all databases.")
+        .syntax("[ASYNC | SYNC]:async"),
+    CommandSpec::new("swapdb", 3, WRITE | FAST | ALL_KEYS, NOKEYS, swapdb)
+        .doc("server", "4.0.0", "Swaps two Redis databases.")
+        .syntax("index1 index2"),
     CommandSpec::new("time", 1, LOADING | STALE | FAST, NOKEYS, time).doc(
         "server",
         "2.6.0",
@@ -91,7 +92,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "server",
         "1.0.0",
         "Synchronously saves the database(s) to disk and shuts down the Redis server.",
-    ),
+    )
+    .syntax("[NOSAVE | SAVE]:nosave_save [NOW] [FORCE] [ABORT]"),
     CommandSpec::new("function", -2, 0, NOKEYS, container_handler)
         .doc("scripting", "7.0.0", "A container for function commands.")
         .subs(FUNCTION_SUBCOMMANDS),
@@ -117,7 +119,8 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         "server",
         "2.0.0",
         "Returns the effective values of configuration parameters.",
-    ),
+    )
+    .syntax("parameter [parameter ...]"),
     CommandSpec::new(
         "set",
         -4,
@@ -129,7 +132,8 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         "server",
         "2.0.0",
         "Sets configuration parameters in-flight.",
-    ),
+    )
+    .syntax("parameter value [parameter value ...]"),
     CommandSpec::new(
         "resetstat",
         2,
@@ -151,21 +155,23 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         "2.8.13",
         "Returns a count of commands.",
     ),
-    CommandSpec::new("info", -2, LOADING | STALE, NOKEYS, command_info).doc(
-        "server",
-        "2.8.13",
-        "Returns information about one, multiple or all commands.",
-    ),
-    CommandSpec::new("docs", -2, LOADING | STALE, NOKEYS, command_docs).doc(
-        "server",
-        "7.0.0",
-        "Returns documentary information about one, multiple or all commands.",
-    ),
-    CommandSpec::new("list", -2, LOADING | STALE, NOKEYS, command_list).doc(
-        "server",
-        "7.0.0",
-        "Returns a list of command names.",
-    ),
+    CommandSpec::new("info", -2, LOADING | STALE, NOKEYS, command_info)
+        .doc(
+            "server",
+            "2.8.13",
+            "Returns information about one, multiple or all commands.",
+        )
+        .syntax("[command-name [command-name ...]]"),
+    CommandSpec::new("docs", -2, LOADING | STALE, NOKEYS, command_docs)
+        .doc(
+            "server",
+            "7.0.0",
+            "Returns documentary information about one, multiple or all commands.",
+        )
+        .syntax("[command-name [command-name ...]]"),
+    CommandSpec::new("list", -2, LOADING | STALE, NOKEYS, command_list)
+        .doc("server", "7.0.0", "Returns a list of command names.")
+        .syntax("[FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>:filterby]"),
     CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, command_help).doc(
         "server",
         "5.0.0",
@@ -174,16 +180,16 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("flush", -2, WRITE | NOSCRIPT, NOKEYS, function_flush).doc(
-        "scripting",
-        "7.0.0",
-        "Deletes all libraries and functions.",
-    ),
-    CommandSpec::new("list", -2, NOSCRIPT, NOKEYS, function_list).doc(
-        "scripting",
-        "7.0.0",
-        "Returns information about all libraries.",
-    ),
+    CommandSpec::new("flush", -2, WRITE | NOSCRIPT, NOKEYS, function_flush)
+        .doc("scripting", "7.0.0", "Deletes all libraries and functions.")
+        .syntax("[ASYNC | SYNC]:async"),
+    CommandSpec::new("list", -2, NOSCRIPT, NOKEYS, function_list)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Returns information about all libraries.",
+        )
+        .syntax("[LIBRARYNAME library-name-pattern] [WITHCODE]"),
 ];
 
 // ---------------------------------------------------------------------------------
@@ -242,8 +248,8 @@ fn info(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             }
             let mut title = name.to_string();
             title[..1].make_ascii_uppercase();
-            if name == "commandstats" {
-                title = "Commandstats".into();
+            if name == "cpu" {
+                title = "CPU".into();
             }
             let _ = write!(text, "# {title}\r\n");
             write(ctx, &shards, &mut text);
@@ -638,13 +644,19 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, full_name: &str, spec: &'static Com
 /// Writes a command's `COMMAND DOCS` map.
 fn write_command_docs(ctx: &mut Ctx<'_, '_>, full_name: &str, spec: &'static CommandSpec) {
     let has_subs = !spec.subcommands.is_empty();
-    ctx.out.map_len(3 + usize::from(has_subs));
+    let arguments = docs::arguments(spec);
+    ctx.out
+        .map_len(3 + usize::from(!arguments.is_empty()) + usize::from(has_subs));
     ctx.out.bulk(b"summary");
     ctx.out.bulk(spec.summary.as_bytes());
     ctx.out.bulk(b"since");
     ctx.out.bulk(spec.since.as_bytes());
     ctx.out.bulk(b"group");
     ctx.out.bulk(spec.group.as_bytes());
+    if !arguments.is_empty() {
+        ctx.out.bulk(b"arguments");
+        write_doc_args(&mut ctx.out, arguments);
+    }
     if has_subs {
         ctx.out.bulk(b"subcommands");
         ctx.out.map_len(spec.subcommands.len());
@@ -652,6 +664,42 @@ fn write_command_docs(ctx: &mut Ctx<'_, '_>, full_name: &str, spec: &'static Com
             let name = format!("{full_name}|{}", sub.name);
             ctx.out.bulk(name.as_bytes());
             write_command_docs(ctx, &name, sub);
+        }
+    }
+}
+
+/// Writes an argument tree as `COMMAND DOCS` does: one map per argument, its fields
+/// in Redis's order.
+fn write_doc_args(out: &mut ReplyWriter<'_>, args: &[DocArg]) {
+    out.array_len(args.len());
+    for arg in args {
+        let flags = arg.flags();
+        out.map_len(
+            2 + usize::from(arg.key_spec_index.is_some())
+                + usize::from(arg.token.is_some())
+                + usize::from(!flags.is_empty())
+                + usize::from(!arg.args.is_empty()),
+        );
+        out.bulk(b"name");
+        out.bulk(arg.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(arg.kind.name().as_bytes());
+        if let Some(index) = arg.key_spec_index {
+            out.bulk(b"key_spec_index");
+            out.int(index as i64);
+        }
+        if let Some(token) = &arg.token {
+            out.bulk(b"token");
+            out.bulk(token.as_bytes());
+        }
+        if !flags.is_empty() {
+            out.bulk(b"flags");
+            out.set_len(flags.len());
+            flags.iter().for_each(|flag| out.simple(flag.as_bytes()));
+        }
+        if !arg.args.is_empty() {
+            out.bulk(b"arguments");
+            write_doc_args(out, &arg.args);
         }
     }
 }
@@ -691,7 +739,8 @@ fn command_info(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     for spec in specs {
         match spec {
             Some(spec) => write_command_info(ctx, spec.name, spec),
-            None => ctx.out.null_array(),
+            // Redis 7.0 answers an unknown name with a null bulk string.
+            None => ctx.out.null(),
         }
     }
     Ok(())
@@ -712,7 +761,11 @@ fn command_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let filter = match args.len() {
         2 => None,
         5 if args[2].eq_ignore_ascii_case(b"FILTERBY") => {
-            Some((args[3].to_ascii_lowercase(), args[4].to_vec()))
+            let kind = args[3].to_ascii_lowercase();
+            if !matches!(&kind[..], b"pattern" | b"aclcat" | b"module") {
+                return Err(CommandError::Syntax);
+            }
+            Some((kind, args[4].to_vec()))
         }
         _ => return Err(CommandError::Syntax),
     };
@@ -789,8 +842,14 @@ fn flushall(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn swapdb(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let databases = ctx.server.keyspace.databases() as i64;
-    let first = parse_i64(&args[1]).ok_or_else(|| CommandError::err("invalid first DB index"))?;
-    let second = parse_i64(&args[2]).ok_or_else(|| CommandError::err("invalid second DB index"))?;
+    // Redis reads both as a C int, with these messages for anything that is not one.
+    let index = |arg: &[u8], which: &str| {
+        parse_i64(arg)
+            .filter(|n| i32::try_from(*n).is_ok())
+            .ok_or_else(|| CommandError::err(format!("invalid {which} DB index")))
+    };
+    let first = index(&args[1], "first")?;
+    let second = index(&args[2], "second")?;
     if !(0..databases).contains(&first) || !(0..databases).contains(&second) {
         return Err(CommandError::DbIndexOutOfRange);
     }
@@ -853,6 +912,12 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CommandError::err(format!(
+            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(&args[1])
+        )));
+    }
     match args.get(2) {
         None => {}
         Some(mode) if mode.eq_ignore_ascii_case(b"ASYNC") || mode.eq_ignore_ascii_case(b"SYNC") => {

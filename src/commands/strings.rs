@@ -11,47 +11,68 @@ const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", 2, READONLY | FAST, ONE_KEY, get)
-        .doc("string", "1.0.0", "Returns the string value of a key."),
+        .doc("string", "1.0.0", "Returns the string value of a key.")
+        .syntax("key"),
     CommandSpec::new("set", -3, WRITE | DENYOOM, ONE_KEY, set)
-        .doc("string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist."),
+        .doc("string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.")
+        .syntax("key value [NX | XX]:condition [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]:expiration"),
     CommandSpec::new("setex", 4, WRITE | DENYOOM, ONE_KEY, setex)
-        .doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist."),
+        .doc("string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.")
+        .syntax("key seconds value"),
     CommandSpec::new("psetex", 4, WRITE | DENYOOM, ONE_KEY, psetex)
-        .doc("string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist."),
+        .doc("string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.")
+        .syntax("key milliseconds value"),
     CommandSpec::new("setnx", 3, WRITE | DENYOOM | FAST, ONE_KEY, setnx)
-        .doc("string", "1.0.0", "Set the string value of a key only when the key doesn't exist."),
+        .doc("string", "1.0.0", "Set the string value of a key only when the key doesn't exist.")
+        .syntax("key value"),
     CommandSpec::new("mget", -2, READONLY | FAST, (1, -1, 1), mget)
-        .doc("string", "1.0.0", "Atomically returns the string values of one or more keys."),
+        .doc("string", "1.0.0", "Atomically returns the string values of one or more keys.")
+        .syntax("key [key ...]"),
     CommandSpec::new("mset", -3, WRITE | DENYOOM, (1, -1, 2), mset)
-        .doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys."),
+        .doc("string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.")
+        .syntax("key value [key value ...]"),
     CommandSpec::new("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), msetnx)
-        .doc("string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist."),
+        .doc("string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.")
+        .syntax("key value [key value ...]"),
     CommandSpec::new("getset", 3, WRITE | DENYOOM | FAST, ONE_KEY, getset)
-        .doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value."),
+        .doc("string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.")
+        .syntax("key value"),
     CommandSpec::new("getdel", 2, WRITE | FAST, ONE_KEY, getdel)
-        .doc("string", "6.2.0", "Returns the string value of a key after deleting the key."),
+        .doc("string", "6.2.0", "Returns the string value of a key after deleting the key.")
+        .syntax("key"),
     CommandSpec::new("getex", -2, WRITE | FAST, ONE_KEY, getex)
-        .doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time."),
+        .doc("string", "6.2.0", "Returns the string value of a key after setting its expiration time.")
+        .syntax("key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]:expiration"),
     CommandSpec::new("incr", 2, WRITE | DENYOOM | FAST, ONE_KEY, incr)
-        .doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key"),
     CommandSpec::new("decr", 2, WRITE | DENYOOM | FAST, ONE_KEY, decr)
-        .doc("string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key"),
     CommandSpec::new("incrby", 3, WRITE | DENYOOM | FAST, ONE_KEY, incrby)
-        .doc("string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key increment"),
     CommandSpec::new("decrby", 3, WRITE | DENYOOM | FAST, ONE_KEY, decrby)
-        .doc("string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key decrement"),
     CommandSpec::new("incrbyfloat", 3, WRITE | DENYOOM | FAST, ONE_KEY, incrbyfloat)
-        .doc("string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."),
+        .doc("string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+        .syntax("key increment:double"),
     CommandSpec::new("append", 3, WRITE | DENYOOM | FAST, ONE_KEY, append)
-        .doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist."),
+        .doc("string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.")
+        .syntax("key value"),
     CommandSpec::new("strlen", 2, READONLY | FAST, ONE_KEY, strlen)
-        .doc("string", "2.2.0", "Returns the length of a string value."),
+        .doc("string", "2.2.0", "Returns the length of a string value.")
+        .syntax("key"),
     CommandSpec::new("getrange", 4, READONLY, ONE_KEY, getrange)
-        .doc("string", "2.4.0", "Returns a substring of the string stored at a key."),
+        .doc("string", "2.4.0", "Returns a substring of the string stored at a key.")
+        .syntax("key start end"),
     CommandSpec::new("substr", 4, READONLY, ONE_KEY, getrange)
-        .doc("string", "1.0.0", "Returns a substring from a string value."),
+        .doc("string", "1.0.0", "Returns a substring from a string value.")
+        .syntax("key start end"),
     CommandSpec::new("setrange", 4, WRITE | DENYOOM, ONE_KEY, setrange)
-        .doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."),
+        .doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.")
+        .syntax("key offset value"),
 ];
 
 fn get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
@@ -97,6 +118,9 @@ struct SetOptions {
     expiry: Option<Expiry>,
 }
 
+/// Parses SET's (or, with `getex`, GETEX's) options as Redis 7.0 does: an option may
+/// be repeated (the last one counts), conflicting options are a syntax error, and
+/// the expire time is checked only once every option has been read.
 fn parse_set_options(
     ctx: &Ctx<'_, '_>,
     args: &Args<'_>,
@@ -105,32 +129,51 @@ fn parse_set_options(
     getex: bool,
 ) -> Result<SetOptions, CommandError> {
     let mut options = SetOptions::default();
+    // The last EX/PX/EXAT/PXAT seen: (keyword, unit in ms, absolute, argument).
+    let mut time: Option<(&[u8], i64, bool, &[u8])> = None;
     let mut index = from;
     while index < args.len() {
-        let word = args[index].to_ascii_uppercase();
+        let word = &args[index];
+        let is = |name: &str| word.eq_ignore_ascii_case(name.as_bytes());
         let next = args.get(index + 1);
-        let mut take_time = |unit: i64, absolute: bool| -> Result<(), CommandError> {
-            if options.expiry.is_some() {
-                return Err(CommandError::Syntax);
+        let timed = [
+            ("EX", 1000, false),
+            ("PX", 1, false),
+            ("EXAT", 1000, true),
+            ("PXAT", 1, true),
+        ]
+        .into_iter()
+        .find(|(name, ..)| is(name));
+        if let Some((name, unit, absolute)) = timed {
+            let other_time = time.is_some_and(|(seen, ..)| seen != name.as_bytes());
+            let conflict =
+                other_time || matches!(options.expiry, Some(Expiry::Keep | Expiry::Clear));
+            match next {
+                Some(value) if !conflict => {
+                    time = Some((name.as_bytes(), unit, absolute, value));
+                    index += 2;
+                    continue;
+                }
+                _ => return Err(CommandError::Syntax),
             }
-            let value = next.ok_or(CommandError::Syntax)?;
-            options.expiry = Some(Expiry::At(deadline(ctx, value, unit, absolute, command)?));
-            index += 1;
-            Ok(())
-        };
-        match &word[..] {
-            b"EX" => take_time(1000, false)?,
-            b"PX" => take_time(1, false)?,
-            b"EXAT" => take_time(1000, true)?,
-            b"PXAT" => take_time(1, true)?,
-            b"NX" if !getex && !options.if_present => options.if_missing = true,
-            b"XX" if !getex && !options.if_missing => options.if_present = true,
-            b"GET" if !getex => options.get = true,
-            b"KEEPTTL" if !getex && options.expiry.is_none() => options.expiry = Some(Expiry::Keep),
-            b"PERSIST" if getex && options.expiry.is_none() => options.expiry = Some(Expiry::Clear),
-            _ => return Err(CommandError::Syntax),
+        }
+        if !getex && is("NX") && !options.if_present {
+            options.if_missing = true;
+        } else if !getex && is("XX") && !options.if_missing {
+            options.if_present = true;
+        } else if !getex && is("GET") {
+            options.get = true;
+        } else if !getex && is("KEEPTTL") && time.is_none() {
+            options.expiry = Some(Expiry::Keep);
+        } else if getex && is("PERSIST") && time.is_none() {
+            options.expiry = Some(Expiry::Clear);
+        } else {
+            return Err(CommandError::Syntax);
         }
         index += 1;
+    }
+    if let Some((_, unit, absolute, value)) = time {
+        options.expiry = Some(Expiry::At(deadline(ctx, value, unit, absolute, command)?));
     }
     Ok(options)
 }

@@ -313,7 +313,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         "10000",
         true,
         |c, v| {
-            c.maxclients = parse_bounded(v, 1, i32::MAX as i64)? as usize;
+            c.maxclients = parse_bounded(v, 1, u32::MAX as i64)? as usize;
             Ok(())
         },
         |c| c.maxclients.to_string()
@@ -386,7 +386,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         "10",
         true,
         |c, v| {
-            c.hz = parse_bounded(v, 1, 500)? as u64;
+            // Like Redis: any int is accepted and clamped to 1..=500.
+            c.hz = parse_bounded(v, 0, i32::MAX as i64)?.clamp(1, 500) as u64;
             Ok(())
         },
         |c| c.hz.to_string()
@@ -398,7 +399,11 @@ pub static OPTIONS: &[OptionSpec] = &[
         |c, v| {
             let bytes = parse_memory(v)?;
             if bytes < 1024 * 1024 {
-                return Err("argument must be a memory value of at least 1mb".into());
+                return Err(format!(
+                    "argument must be between {} and {} inclusive",
+                    1024 * 1024,
+                    i64::MAX
+                ));
             }
             c.proto_max_bulk_len = bytes;
             Ok(())

@@ -91,6 +91,14 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut decoder = RequestDecoder::new();
+    // The two cancellation futures are made once and polled by reference in every
+    // wait below. Making them anew in each wait would register and remove a waiter
+    // on the shutdown token, which every connection shares, once per batch: two
+    // trips through one mutex that all worker threads contend for (futex calls
+    // under load).
+    let killed = handle.kill.cancelled();
+    let shutdown = server.shutdown.cancelled();
+    tokio::pin!(killed, shutdown);
     loop {
         // Execute every complete request already buffered.
         let mut consumed = 0;
@@ -192,12 +200,13 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                 tokio::time::sleep(Duration::from_secs(idle_limit)).await
             }
         };
-        // Every arm is cancel-safe: `read_buf` reads nothing if cancelled, and the
-        // token and notification futures can be dropped and recreated freely.
+        // Every arm is cancel-safe: `read_buf` reads nothing if cancelled, the
+        // cancellation futures are only borrowed, and the notification future can be
+        // dropped and recreated freely.
         tokio::select! {
             biased;
-            _ = handle.kill.cancelled() => return Ending::Killed,
-            _ = server.shutdown.cancelled() => return Ending::Shutdown,
+            _ = &mut killed => return Ending::Killed,
+            _ = &mut shutdown => return Ending::Shutdown,
             _ = handle.outbox.ready() => {}
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ending::ClientClosed,

@@ -50,8 +50,10 @@ impl Entry {
         (self.expire_at != 0).then_some(self.expire_at)
     }
 
+    /// A key lives through its deadline's millisecond and is gone after it, as in
+    /// Redis (`now > when`): PTTL reads 0 during that last millisecond.
     fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && self.expire_at <= now_ms
+        self.expire_at != 0 && self.expire_at < now_ms
     }
 }
 
@@ -567,7 +569,10 @@ mod tests {
         db.insert(b"k", text(b"v"), 1000);
         assert_eq!(db.expiring(), 1);
         assert!(db.lookup(b"k", 999, &mut stats).is_some());
-        assert!(db.lookup(b"k", 1000, &mut stats).is_none());
+        // Alive during the deadline's own millisecond, as in Redis.
+        assert!(db.lookup(b"k", 1000, &mut stats).is_some());
+        assert_eq!(stats.expired_keys, 0);
+        assert!(db.lookup(b"k", 1001, &mut stats).is_none());
         assert_eq!(stats.expired_keys, 1);
         assert_eq!((db.len(), db.expiring()), (0, 0));
     }

@@ -65,7 +65,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
     CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO_KEYS, brpoplpush)
         .doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
-    CommandSpec::new("blmpop", -5, WRITE | NOSCRIPT | BLOCKING, BLMPOP_KEYS, blmpop)
+    // Unlike the other blocking pops, Redis 7.0.15 lets scripts call BLMPOP.
+    CommandSpec::new("blmpop", -5, WRITE | BLOCKING, BLMPOP_KEYS, blmpop)
         .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
 ];
 

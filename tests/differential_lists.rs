@@ -357,6 +357,44 @@ both_protocols! {
     arity_and_client_resp2, arity_and_client_resp3 => ARITY_AND_CLIENT;
 }
 
+/// Scripts may call BLMPOP, which then answers at once, but not the other blocking
+/// list commands (flagged `noscript` in 7.0.15).
+#[test]
+fn blocking_commands_in_scripts() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    for resp3 in [false, true] {
+        if resp3 {
+            pair.both(&[b"HELLO", b"3"]);
+        }
+        pair.check(&[
+            b"EVAL",
+            b"return redis.call('blmpop', 0, 1, KEYS[1], 'LEFT')",
+            b"1",
+            b"missing",
+        ]);
+        pair.check(&[b"RPUSH", b"l", b"a", b"b", b"c"]);
+        pair.check(&[
+            b"EVAL",
+            b"return redis.call('blmpop', 0, 2, KEYS[1], KEYS[2], 'RIGHT', 'COUNT', 2)",
+            b"2",
+            b"missing",
+            b"l",
+        ]);
+        for call in [
+            &b"return redis.call('blpop', KEYS[1], 0)"[..],
+            b"return redis.call('brpop', KEYS[1], 0)",
+            b"return redis.call('blmove', KEYS[1], 'd', 'LEFT', 'LEFT', 0)",
+            b"return redis.pcall('brpoplpush', KEYS[1], 'd', 0)",
+        ] {
+            pair.check(&[b"EVAL", call, b"1", b"l"]);
+        }
+        pair.check(&[b"LRANGE", b"l", b"0", b"-1"]);
+        pair.check(&[b"DEL", b"l"]);
+    }
+}
+
 /// Celery's priority queue names carry the bytes `\x06\x16`; values are arbitrary.
 #[test]
 fn binary_keys_and_values() {

@@ -1,18 +1,21 @@
 //! Blocking commands: the rules they follow, their timeout, parking a client, waking
 //! it, and `CLIENT UNBLOCK`. The list family's BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and
-//! BLMPOP use it; a sorted-set family plugs BZPOPMIN/BZPOPMAX/BZMPOP in the same way,
-//! with its own [`ServeOp`]. The mechanism (queues, hand-off, leaving) is in
+//! BLMPOP use it, and the sorted-set family's BZPOPMIN, BZPOPMAX and BZMPOP, each
+//! family with its own [`ServeOp`]. The mechanism (queues, hand-off, leaving) is in
 //! [`crate::store::waiters`].
 //!
 //! # The rules, as Redis 7.0 behaves
 //! 1. **Serve at once when possible.** The keys are examined in argument order and the
 //!    first one holding a non-empty value is served, as the non-blocking command would
 //!    be. A key holding another type answers `WRONGTYPE` when it is reached, even if a
-//!    later key has elements. The reply names the key (BLPOP, BRPOP, BLMPOP).
+//!    later key has elements. The reply names the key (all but BLMOVE and
+//!    BRPOPLPUSH).
 //! 2. **Otherwise wait.** The client is queued on every key it names, in the shards'
 //!    queues, under the same locks as the emptiness check. Waiters on one key are
-//!    served first come, first served. A waiter on several keys is served once, by
-//!    whichever key receives something first.
+//!    served first come, first served; those waiting for another type than the key
+//!    now holds (BLPOP on a sorted set) keep their place and are passed over. A
+//!    waiter on several keys is served once, by whichever key receives something
+//!    first.
 //! 3. **The timeout** is in seconds, an integer or a decimal number (read as Redis
 //!    reads it, in long double), rounded up to milliseconds; `0` means forever. A
 //!    negative value answers `-ERR timeout is negative` and anything else that is not
@@ -26,7 +29,8 @@
 //!    the ready keys, before the writer's own reply leaves. The writer's reply still
 //!    counts what it pushed (`LPUSH` answers `:1` even if a waiter took the element at
 //!    once). A BLMOVE serve that pushes onto its destination makes that key ready in
-//!    turn.
+//!    turn. A serve announces its pop as the command would have (`zpopmin`, then
+//!    `del` if it emptied the key), after the writer's own events.
 //! 5. **Never lost, never twice.** See [`crate::store::waiters`]: the waiter's sender is
 //!    taken before anything is popped; a delivery the waiter cannot receive goes back;
 //!    a waiter that times out keeps a delivery that raced with its timeout, and one
@@ -37,7 +41,8 @@
 //!    and shutdown end the wait the same way.
 //! 7. **Never block inside `EXEC` or a script** ([`Ctx::nested`]): with nothing to pop
 //!    the command answers at once, with the null array (the null bulk string for
-//!    BLMOVE and BRPOPLPUSH, as Redis does).
+//!    BLMOVE and BRPOPLPUSH, as Redis does). Redis 7.0.15 refuses most of them in
+//!    scripts (`noscript`), but not BLMPOP and BZMPOP.
 //! 8. **`CLIENT UNBLOCK id [TIMEOUT|ERROR]`** wakes a blocked client as if it had timed
 //!    out, or with `-UNBLOCKED client unblocked via CLIENT UNBLOCK`, and answers `:1`;
 //!    `:0` when that client is not blocked. `INFO blocked_clients` counts the waiters.

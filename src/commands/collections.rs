@@ -1,9 +1,9 @@
-//! What the hash, set and sorted-set families share: the *SCAN handler, the count
-//! argument of the RAND commands, and storing a computed collection (the *STORE
-//! commands).
+//! What the collection families share: the *SCAN handler, the count argument of the
+//! RAND commands, storing a computed collection (the *STORE commands), and the
+//! arguments of the multi-key pops (LMPOP, BLMPOP, BZMPOP).
 
 use crate::commands::keys::{parse_cursor, parse_scan_options};
-use crate::commands::{CmdResult, CommandError, Ctx, int_arg};
+use crate::commands::{CmdResult, CommandError, Ctx, int_arg, range_arg};
 use crate::protocol::Args;
 use crate::store::scan::{ScanItem, scan_collection};
 use crate::store::{Value, ValueType};
@@ -117,4 +117,56 @@ pub fn store_and_reply(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value, len: usi
         ctx.signal_ready(key);
     }
     Ok(())
+}
+
+/// What `numkeys key [key ...] <end> [COUNT count]` asks for (LMPOP and BLMPOP with
+/// `LEFT|RIGHT`, BZMPOP with `MIN|MAX`).
+pub struct MultiPop<E> {
+    /// Argument positions of the keys.
+    pub keys: std::ops::Range<usize>,
+    pub end: E,
+    pub count: usize,
+}
+
+/// Parses a multi-key pop's arguments from `numkeys` (at `at`) on, in Redis's order:
+/// numkeys, the end word (read by `end`, a syntax error when it answers `None`),
+/// then at most one COUNT.
+pub fn parse_multi_pop<E>(
+    args: &Args<'_>,
+    at: usize,
+    end: impl Fn(&[u8]) -> Option<E>,
+) -> Result<MultiPop<E>, CommandError> {
+    let numkeys = range_arg(
+        &args[at],
+        1,
+        i64::MAX,
+        Some(CommandError::NumkeysNotPositive),
+    )?;
+    let end_at = usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| (at + 1).checked_add(n))
+        .filter(|&end_at| end_at < args.len())
+        .ok_or(CommandError::Syntax)?;
+    let end = end(&args[end_at]).ok_or(CommandError::Syntax)?;
+    let mut count = None;
+    let mut index = end_at + 1;
+    while index < args.len() {
+        match args.get(index + 1) {
+            Some(value) if count.is_none() && args[index].eq_ignore_ascii_case(b"count") => {
+                count = Some(range_arg(
+                    value,
+                    1,
+                    i64::MAX,
+                    Some(CommandError::CountNotPositive),
+                )?);
+            }
+            _ => return Err(CommandError::Syntax),
+        }
+        index += 2;
+    }
+    Ok(MultiPop {
+        keys: at + 1..end_at,
+        end,
+        count: count.unwrap_or(1) as usize,
+    })
 }

@@ -6,10 +6,9 @@
 //! LSET look at the key first, so `LINDEX missing notanumber` answers null.
 
 use crate::commands::blocking::{self, parse_timeout};
+use crate::commands::collections::parse_multi_pop;
 use crate::commands::flags::*;
-use crate::commands::{
-    CmdResult, CommandError, CommandSpec, Ctx, int_arg, positive_arg, range_arg,
-};
+use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, int_arg, positive_arg};
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::store::lists::{End, element_index};
 use crate::store::waiters::{Delivery, ReadyKeys, ServeOp};
@@ -66,7 +65,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
     CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO_KEYS, brpoplpush)
         .doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
-    CommandSpec::new("blmpop", -5, WRITE | NOSCRIPT | BLOCKING, BLMPOP_KEYS, blmpop)
+    // Unlike the other blocking pops, Redis 7.0.15 lets scripts call BLMPOP.
+    CommandSpec::new("blmpop", -5, WRITE | BLOCKING, BLMPOP_KEYS, blmpop)
         .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
 ];
 
@@ -323,53 +323,8 @@ fn rpoplpush(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     move_reply(ctx, &args[1], &args[2], End::Tail, End::Head)
 }
 
-/// What `numkeys key [key ...] LEFT|RIGHT [COUNT count]` asks for.
-struct MultiPop {
-    /// Argument positions of the keys.
-    keys: std::ops::Range<usize>,
-    end: End,
-    count: usize,
-}
-
-/// Parses LMPOP's and BLMPOP's arguments from `numkeys` (at `at`) on.
-fn parse_multi_pop(args: &Args<'_>, at: usize) -> Result<MultiPop, CommandError> {
-    let numkeys = range_arg(
-        &args[at],
-        1,
-        i64::MAX,
-        Some(CommandError::NumkeysNotPositive),
-    )?;
-    let end_at = usize::try_from(numkeys)
-        .ok()
-        .and_then(|n| (at + 1).checked_add(n))
-        .filter(|&end_at| end_at < args.len())
-        .ok_or(CommandError::Syntax)?;
-    let end = end_arg(&args[end_at])?;
-    let mut count = None;
-    let mut index = end_at + 1;
-    while index < args.len() {
-        match args.get(index + 1) {
-            Some(value) if count.is_none() && args[index].eq_ignore_ascii_case(b"count") => {
-                count = Some(range_arg(
-                    value,
-                    1,
-                    i64::MAX,
-                    Some(CommandError::CountNotPositive),
-                )?);
-            }
-            _ => return Err(CommandError::Syntax),
-        }
-        index += 2;
-    }
-    Ok(MultiPop {
-        keys: at + 1..end_at,
-        end,
-        count: count.unwrap_or(1) as usize,
-    })
-}
-
 fn lmpop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let request = parse_multi_pop(&args, 1)?;
+    let request = parse_multi_pop(&args, 1, End::parse)?;
     let keys = request.keys.map(|i| &args[i]);
     if !pop_first(ctx, keys, request.end, Some(request.count))? {
         ctx.out.null_array();
@@ -492,7 +447,7 @@ fn brpop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 /// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`
 fn blmpop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let request = parse_multi_pop(&args, 2)?;
+    let request = parse_multi_pop(&args, 2, End::parse)?;
     let deadline = parse_timeout(&args[1], ctx.now_ms)?;
     let keys = request.keys.map(|i| &args[i]);
     if pop_first(ctx, keys.clone(), request.end, Some(request.count))? {

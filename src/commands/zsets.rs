@@ -7,24 +7,36 @@
 //!   *with a count*: `[member, score]` pairs, nested in RESP3 and flat in RESP2;
 //! * ZPOPMIN/ZPOPMAX *without* a count: one flat `[member, score]` array;
 //! * ZSCAN: a flat list with the scores as bulk strings in both protocols.
+//!
+//! The blocking pops name their key: BZPOPMIN/BZPOPMAX answer one flat
+//! `[key, member, score]`, BZMPOP `[key, [[member, score], ...]]`, nested in both
+//! protocols. They follow the rules in [`crate::commands::blocking`].
 
 use std::ops::Range;
 
+use crate::commands::blocking::{self, parse_timeout};
 use crate::commands::collections::{
-    limit_arg, positive_count, rand_options, scan_command, store_and_reply,
+    limit_arg, parse_multi_pop, positive_count, rand_options, scan_command, store_and_reply,
 };
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, float_arg, int_arg};
-use crate::protocol::{Args, ReplyWriter};
+use crate::protocol::{Args, Protocol, ReplyWriter};
+use crate::pubsub::notify::class;
 use crate::store::sorted_set::{LexBound, ScoreBound};
 use crate::store::value::ZSet;
-use crate::store::zsets::{Aggregate, RangeBy, RangeQuery, ZaddFlags, ZsetOp};
-use crate::store::{Value, ValueType};
+use crate::store::waiters::{Delivery, ReadyKeys, ServeOp};
+use crate::store::zsets::{Aggregate, Popped, RangeBy, RangeQuery, ZaddFlags, ZsetOp};
+use crate::store::{DbView, Value, ValueType};
 use crate::util::numbers::parse_f64;
 use crate::util::random;
 
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+/// BZPOPMIN and BZPOPMAX: every argument but the timeout.
+const BZPOP_KEYS: (i32, i32, i32) = (1, -2, 1);
+/// BZMPOP names its keys through `numkeys`: every argument from the first key on
+/// (locking the shards of the trailing `MIN COUNT n` words too is harmless).
+const BZMPOP_KEYS: (i32, i32, i32) = (3, -1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, ONE_KEY, zadd)
@@ -71,6 +83,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
     CommandSpec::new("zpopmax", -2, WRITE | FAST, ONE_KEY, zpopmax)
         .doc("sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+    // Redis 7.0.15 flags BZPOPMIN and BZPOPMAX `noscript`, but not BZMPOP.
+    CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, BZPOP_KEYS, bzpopmin)
+        .doc("sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    CommandSpec::new("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, BZPOP_KEYS, bzpopmax)
+        .doc("sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+    CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, BZMPOP_KEYS, bzmpop)
+        .doc("sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
     CommandSpec::new("zrandmember", -2, READONLY, ONE_KEY, zrandmember)
         .doc("sorted-set", "6.2.0", "Returns one or more random members from a sorted set."),
     CommandSpec::new("zscan", -3, READONLY, ONE_KEY, zscan)
@@ -466,6 +485,186 @@ fn zpopmin(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn zpopmax(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     pop_reply(ctx, args, true)
+}
+
+// ---------------------------------------------------------------------------------
+// Blocking pops.
+
+/// What a blocking pop takes from a sorted set.
+#[derive(Clone, Copy)]
+struct ZPop {
+    from_max: bool,
+    /// BZMPOP's count; `None` for BZPOPMIN/BZPOPMAX, which take one member and
+    /// answer it flat.
+    count: Option<usize>,
+}
+
+impl ZPop {
+    /// The keyspace event of the pop, the same as ZPOPMIN's or ZPOPMAX's.
+    fn event(self) -> &'static str {
+        if self.from_max { "zpopmax" } else { "zpopmin" }
+    }
+}
+
+/// `[key, member, score]`, or `[key, [[member, score], ...]]` when `counted`.
+fn keyed_reply(out: &mut ReplyWriter<'_>, key: &[u8], popped: &[Popped], counted: bool) {
+    if counted {
+        out.array_len(2);
+        out.bulk(key);
+        out.array_len(popped.len());
+        for (member, score) in popped {
+            out.array_len(2);
+            out.bulk(member);
+            out.double(*score);
+        }
+    } else if let Some((member, score)) = popped.first() {
+        out.array_len(3);
+        out.bulk(key);
+        out.bulk(member);
+        out.double(*score);
+    } else {
+        // Never reached: a stored sorted set has a member to pop.
+        out.null_array();
+    }
+}
+
+/// Pops from the first key, in argument order, that holds a sorted set, replies
+/// with [`keyed_reply`] and announces the pop. A key of another type met on the way
+/// is `WRONGTYPE`.
+///
+/// # Returns
+/// Whether something was popped (otherwise nothing was written).
+fn pop_first<'k>(
+    ctx: &mut Ctx<'_, '_>,
+    keys: impl IntoIterator<Item = &'k [u8]>,
+    pop: ZPop,
+) -> Result<bool, CommandError> {
+    for key in keys {
+        let (mut db, out) = ctx.db_and_out();
+        let popped = db.zset_pop(key, pop.count.unwrap_or(1), pop.from_max)?;
+        if popped.is_empty() {
+            continue;
+        }
+        keyed_reply(out, key, &popped, pop.count.is_some());
+        let emptied = !db.exists(key);
+        ctx.notify(class::ZSET, pop.event(), key);
+        if emptied {
+            ctx.notify(class::GENERIC, "del", key);
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Serves a BZPOPMIN, BZPOPMAX or BZMPOP waiter.
+struct PopServe {
+    pop: ZPop,
+    protocol: Protocol,
+}
+
+impl ServeOp for PopServe {
+    fn can_serve(&self, db: &mut DbView<'_, '_>, key: &[u8]) -> bool {
+        db.type_of(key) == Some(ValueType::ZSet)
+    }
+
+    fn serve(&self, db: &mut DbView<'_, '_>, key: &[u8], _: &mut ReadyKeys) -> Delivery {
+        let pop = self.pop;
+        let popped = db
+            .zset_pop(key, pop.count.unwrap_or(1), pop.from_max)
+            .unwrap_or_default();
+        let mut reply = Vec::new();
+        keyed_reply(
+            &mut ReplyWriter::new(&mut reply, self.protocol),
+            key,
+            &popped,
+            pop.count.is_some(),
+        );
+        let index = db.index();
+        let emptied = !db.exists(key);
+        let locked = db.locked();
+        locked.report(class::ZSET, pop.event(), index, || key.into());
+        if emptied {
+            locked.report(class::GENERIC, "del", index, || key.into());
+        }
+        let owned = key.to_vec();
+        let restore = move |db: &mut DbView<'_, '_>| {
+            let pairs: Vec<(f64, &[u8])> = popped
+                .iter()
+                .map(|(member, score)| (*score, &member[..]))
+                .collect();
+            if db.zset_add(&owned, ZaddFlags::default(), &pairs).is_err() {
+                tracing::warn!(key = %String::from_utf8_lossy(&owned), "undelivered members could not go back: the key changed type");
+            }
+        };
+        Delivery {
+            reply,
+            restore: Some((key.to_vec(), Box::new(restore))),
+        }
+    }
+}
+
+/// Pops at once if one of `keys` holds a sorted set; otherwise answers the null array
+/// when nested (EXEC, scripts), or blocks.
+fn pop_or_block<'k>(
+    ctx: &mut Ctx<'_, '_>,
+    keys: impl IntoIterator<Item = &'k [u8]> + Clone,
+    pop: ZPop,
+    deadline: Option<u64>,
+) -> CmdResult {
+    if pop_first(ctx, keys.clone(), pop)? {
+        return Ok(());
+    }
+    if ctx.nested {
+        ctx.out.null_array();
+        return Ok(());
+    }
+    let protocol = ctx.client.protocol;
+    blocking::block(ctx, keys, deadline, Box::new(PopServe { pop, protocol }));
+    Ok(())
+}
+
+/// BZPOPMIN/BZPOPMAX `key [key ...] timeout`
+fn blocking_pop(ctx: &mut Ctx<'_, '_>, args: Args<'_>, from_max: bool) -> CmdResult {
+    let last = args.len() - 1;
+    let deadline = parse_timeout(&args[last], ctx.now_ms)?;
+    let keys = (1..last).map(|i| &args[i][..]);
+    let pop = ZPop {
+        from_max,
+        count: None,
+    };
+    pop_or_block(ctx, keys, pop, deadline)
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    blocking_pop(ctx, args, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    blocking_pop(ctx, args, true)
+}
+
+/// `MIN` or `MAX`: whether to pop from the high end.
+fn from_max_arg(word: &[u8]) -> Option<bool> {
+    if word.eq_ignore_ascii_case(b"min") {
+        Some(false)
+    } else if word.eq_ignore_ascii_case(b"max") {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]`: the arguments after
+/// the timeout are checked first, as Redis does.
+fn bzmpop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let request = parse_multi_pop(&args, 2, from_max_arg)?;
+    let deadline = parse_timeout(&args[1], ctx.now_ms)?;
+    let keys = request.keys.map(|i| &args[i][..]);
+    let pop = ZPop {
+        from_max: request.end,
+        count: Some(request.count),
+    };
+    pop_or_block(ctx, keys, pop, deadline)
 }
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`.

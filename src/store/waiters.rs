@@ -1,6 +1,6 @@
 //! Clients blocked on keys, and the hand-off that serves them: the mechanism behind
-//! BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP (the rules they follow are written
-//! down in [`crate::commands::blocking`]).
+//! BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP (the rules
+//! they follow are written down in [`crate::commands::blocking`]).
 //!
 //! # Shape
 //! A [`Waiter`] is one parked command: its database, the keys it waits on
@@ -12,8 +12,11 @@
 //! costs a few small allocations, and an idle one costs nothing.
 //!
 //! The serve operation is a trait object so that each value family plugs its own: the
-//! list family pops or moves, and a sorted-set family adds BZPOPMIN/BZPOPMAX/BZMPOP by
-//! implementing [`ServeOp`] for a sorted-set pop, with no change here.
+//! list family pops or moves, the sorted-set family pops by score. Waiters of both
+//! families may share a key's queue; a serve takes, in arrival order, those waiting
+//! for the type the key holds, and leaves the others in their place, as Redis 7.0
+//! does. What a serve changes is reported as keyspace events through the locks it
+//! holds, and [`Keyspace::serve_ready`] hands them to its caller to publish.
 //!
 //! # Why an element is never lost nor delivered twice
 //! * **The sender is the token.** Whoever takes a waiter's sender out of its slot (a
@@ -41,6 +44,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use crate::pubsub::notify::KeyEvent;
 use crate::store::value::FastHasher;
 use crate::store::{DbView, Keyspace, Locked};
 
@@ -84,11 +88,13 @@ pub trait ServeOp: Send + Sync {
     }
 
     /// Whether `key` holds something this waiter takes (a non-empty list, for the
-    /// list family). A key of another type is simply not ready, as in Redis 7.0.
+    /// list family). A key of another type is simply not ready, as in Redis 7.0: the
+    /// waiter keeps its place, and those behind it that want that type are served.
     fn can_serve(&self, db: &mut DbView<'_, '_>, key: &[u8]) -> bool;
 
     /// Takes it, once [`can_serve`](Self::can_serve) said yes under the same locks.
-    /// Keys it pushes to go into `ready`, through [`DbView::note_ready`].
+    /// Keys it pushes to go into `ready`, through [`DbView::note_ready`]; the
+    /// keyspace events Redis would send go to [`Locked::report`].
     fn serve(&self, db: &mut DbView<'_, '_>, key: &[u8], ready: &mut ReadyKeys) -> Delivery;
 }
 
@@ -153,6 +159,18 @@ impl Waiter {
             None => false,
         }
     }
+}
+
+/// What one look at a key's queue decided ([`Keyspace::serve_ready`]).
+enum Step {
+    /// A waiter was served, or a stale entry dropped: look again from the oldest.
+    Again,
+    /// That waiter waits for another type than the key holds: try the next one.
+    Skip,
+    /// The waiter's serve also writes another key: look again with these shards.
+    Widen(u64),
+    /// Nobody left who can be served.
+    Done,
 }
 
 /// One database's queues within a shard: key → waiters, oldest first.
@@ -235,6 +253,21 @@ impl ShardWaiters {
         }
         found
     }
+
+    /// The waiter `skip` places behind the oldest one on `key` nobody has woken yet
+    /// (stale entries are not counted).
+    fn waiting(&mut self, db: usize, key: &[u8], skip: usize) -> Option<Arc<Waiter>> {
+        let oldest = self.front_waiting(db, key)?;
+        if skip == 0 {
+            return Some(oldest);
+        }
+        self.dbs[db]
+            .get(key)?
+            .iter()
+            .filter(|waiter| waiter.is_waiting())
+            .nth(skip)
+            .cloned()
+    }
 }
 
 impl Locked<'_> {
@@ -277,45 +310,94 @@ impl Keyspace {
     /// Serves the waiters of every key in `ready`, in order, FIFO per key, for as long
     /// as each key has something to take. Keys that serves push to (BLMOVE) are
     /// appended and served in turn. Called with no shard locked.
-    pub fn serve_ready(&self, mut ready: ReadyKeys, now_ms: u64) {
+    ///
+    /// # Returns
+    /// The keyspace events the serves caused (the pops, keys they emptied, lazy
+    /// expiries met on the way), oldest first, for the caller to publish.
+    pub fn serve_ready(&self, mut ready: ReadyKeys, now_ms: u64) -> Vec<KeyEvent> {
+        let mut events = Vec::new();
         let mut next = 0;
         while next < ready.len() {
             let (db, key) = std::mem::take(&mut ready[next]);
             next += 1;
-            self.serve_key(db, &key, &mut ready, now_ms);
+            self.serve_key(db, &key, &mut ready, &mut events, now_ms);
+        }
+        events
+    }
+
+    fn serve_key(
+        &self,
+        db: usize,
+        key: &[u8],
+        ready: &mut ReadyKeys,
+        events: &mut Vec<KeyEvent>,
+        now_ms: u64,
+    ) {
+        let mut mask = 1u64 << self.shard_of(key);
+        let mut skip = 0;
+        loop {
+            let mut locked = self.lock(mask);
+            let step = self.serve_step(&mut locked, mask, db, key, skip, ready, now_ms);
+            events.extend(locked.take_events());
+            drop(locked);
+            match step {
+                Step::Again => skip = 0,
+                Step::Skip => skip += 1,
+                Step::Widen(needed) => mask = needed,
+                Step::Done => return,
+            }
         }
     }
 
-    fn serve_key(&self, db: usize, key: &[u8], ready: &mut ReadyKeys, now_ms: u64) {
-        let mut mask = 1u64 << self.shard_of(key);
-        loop {
-            let mut locked = self.lock(mask);
-            let Some(waiter) = locked.shard_for(key).waiters.front_waiting(db, key) else {
-                return;
-            };
-            if let Some(other) = waiter.op.also_locks() {
-                let needed = mask | 1u64 << self.shard_of(other);
-                if needed != mask {
-                    // Locks are taken in ascending order only: let go and take both.
-                    mask = needed;
-                    continue;
-                }
-            }
-            if !waiter.op.can_serve(&mut locked.db(db, now_ms), key) {
-                return;
-            }
-            let sender = waiter.take_sender();
-            locked.shard_for(key).waiters.remove(db, key, &waiter);
-            // Someone else (CLIENT UNBLOCK, a serve through another key, the waiter
-            // leaving) took the token since `front_waiting`: just drop the entry.
-            let Some(sender) = sender else { continue };
-            let delivery = waiter.op.serve(&mut locked.db(db, now_ms), key, ready);
-            if let Err(Wake::Served(lost)) = sender.send(Wake::Served(delivery)) {
-                if let Some((_, restore)) = lost.restore {
-                    restore(&mut locked.db(db, now_ms));
-                }
+    /// Looks at the waiter `skip` places behind the oldest on `key`, and serves it if
+    /// it can be served under the shards in `mask`.
+    #[allow(clippy::too_many_arguments)]
+    fn serve_step(
+        &self,
+        locked: &mut Locked<'_>,
+        mask: u64,
+        db: usize,
+        key: &[u8],
+        skip: usize,
+        ready: &mut ReadyKeys,
+        now_ms: u64,
+    ) -> Step {
+        let Some(waiter) = locked.shard_for(key).waiters.waiting(db, key, skip) else {
+            return Step::Done;
+        };
+        if let Some(other) = waiter.op.also_locks() {
+            let needed = mask | 1u64 << self.shard_of(other);
+            if needed != mask {
+                // Locks are taken in ascending order only: let go and take both.
+                return Step::Widen(needed);
             }
         }
+        let mut view = locked.db(db, now_ms);
+        if !waiter.op.can_serve(&mut view, key) {
+            // Redis 7.0 serves a key's waiters for the type the key now holds: one
+            // waiting for another type (BLPOP on a key that became a sorted set)
+            // stays in its place while those behind it are served. A key with
+            // nothing at all ends the pass.
+            return if view.exists(key) {
+                Step::Skip
+            } else {
+                Step::Done
+            };
+        }
+        let sender = waiter.take_sender();
+        locked.shard_for(key).waiters.remove(db, key, &waiter);
+        // Someone else (CLIENT UNBLOCK, a serve through another key, the waiter
+        // leaving) took the token since `waiting`: just drop the entry.
+        let Some(sender) = sender else {
+            return Step::Again;
+        };
+        let delivery = waiter.op.serve(&mut locked.db(db, now_ms), key, ready);
+        if let Err(Wake::Served(lost)) = sender.send(Wake::Served(delivery)) {
+            if let Some((_, restore)) = lost.restore {
+                restore(&mut locked.db(db, now_ms));
+            }
+        }
+        Step::Again
     }
 
     /// Takes `waiter` out of every queue, with the shards of all its keys locked, and
@@ -354,7 +436,9 @@ impl Keyspace {
             }
         };
         if let Some(refilled) = refilled {
-            self.serve_ready(vec![refilled], now_ms);
+            // Redis popped these elements once, for the waiter that has gone: their
+            // second serve announces nothing again.
+            drop(self.serve_ready(vec![refilled], now_ms));
         }
         wake
     }
@@ -371,6 +455,8 @@ impl Keyspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pubsub::notify::class;
+    use crate::store::ValueType;
     use crate::store::lists::End;
 
     /// Pops one element from the tail; the reply is the element itself.
@@ -383,6 +469,9 @@ mod tests {
 
         fn serve(&self, db: &mut DbView<'_, '_>, key: &[u8], _: &mut ReadyKeys) -> Delivery {
             let item = db.list_pop(key, End::Tail, 1).unwrap().unwrap().remove(0);
+            let index = db.index();
+            db.locked()
+                .report(class::LIST, "rpop", index, || key.into());
             let owned = key.to_vec();
             let back = item.clone();
             Delivery {
@@ -397,18 +486,40 @@ mod tests {
         }
     }
 
+    /// Waits for a sorted set, and never gets one in these tests.
+    struct WantsZSet;
+
+    impl ServeOp for WantsZSet {
+        fn can_serve(&self, db: &mut DbView<'_, '_>, key: &[u8]) -> bool {
+            db.type_of(key) == Some(ValueType::ZSet)
+        }
+
+        fn serve(&self, _: &mut DbView<'_, '_>, _: &[u8], _: &mut ReadyKeys) -> Delivery {
+            unreachable!("no sorted set is ever stored here")
+        }
+    }
+
     fn block(
         keyspace: &Keyspace,
         id: u64,
         keys: &[&[u8]],
     ) -> (Arc<Waiter>, oneshot::Receiver<Wake>) {
-        let (waiter, receiver) =
-            Waiter::new(keyspace, id, 0, keys.iter().copied(), Box::new(PopTail));
+        block_with(keyspace, id, keys, Box::new(PopTail))
+    }
+
+    fn block_with(
+        keyspace: &Keyspace,
+        id: u64,
+        keys: &[&[u8]],
+        op: Box<dyn ServeOp>,
+    ) -> (Arc<Waiter>, oneshot::Receiver<Wake>) {
+        let (waiter, receiver) = Waiter::new(keyspace, id, 0, keys.iter().copied(), op);
         keyspace.lock(waiter.mask).register(&waiter);
         (waiter, receiver)
     }
 
-    fn push(keyspace: &Keyspace, key: &[u8], item: &[u8]) {
+    /// Pushes `item` and serves the key's waiters; returns the events of the serves.
+    fn push(keyspace: &Keyspace, key: &[u8], item: &[u8]) -> Vec<KeyEvent> {
         let mut ready = Vec::new();
         {
             let mut locked = keyspace.lock_all();
@@ -416,7 +527,7 @@ mod tests {
             db.list_push(key, [item], End::Head, true).unwrap();
             db.note_ready(key, &mut ready);
         }
-        keyspace.serve_ready(ready, 0);
+        keyspace.serve_ready(ready, 0)
     }
 
     fn served(receiver: &mut oneshot::Receiver<Wake>) -> Option<Vec<u8>> {
@@ -503,5 +614,41 @@ mod tests {
             keyspace.leave(&waiter, &mut rx, false, 0),
             Some(Wake::Unblocked(UnblockReason::Error))
         ));
+    }
+
+    #[test]
+    fn a_waiter_for_another_type_keeps_its_place_behind_served_ones() {
+        let keyspace = Keyspace::new(1);
+        let (zset, mut zset_rx) = block_with(&keyspace, 1, &[b"q"], Box::new(WantsZSet));
+        let (list, mut list_rx) = block(&keyspace, 2, &[b"q"]);
+        push(&keyspace, b"q", b"x");
+        assert_eq!(served(&mut list_rx), Some(b"x".to_vec()));
+        assert!(zset.is_waiting());
+        // Still first in line: the next list waiter queues behind it and is served.
+        let (later, mut later_rx) = block(&keyspace, 3, &[b"q"]);
+        push(&keyspace, b"q", b"y");
+        assert_eq!(served(&mut later_rx), Some(b"y".to_vec()));
+        assert!(zset.is_waiting());
+        for (waiter, rx) in [
+            (&zset, &mut zset_rx),
+            (&list, &mut list_rx),
+            (&later, &mut later_rx),
+        ] {
+            keyspace.leave(waiter, rx, false, 0);
+        }
+        assert_eq!(keyspace.waiter_entries(), 0);
+    }
+
+    #[test]
+    fn serves_hand_back_the_events_they_cause() {
+        let keyspace = Keyspace::new(1);
+        keyspace.set_notify_flags(class::LIST);
+        assert!(push(&keyspace, b"q", b"kept").is_empty());
+        let (waiter, mut rx) = block(&keyspace, 1, &[b"q"]);
+        let events = push(&keyspace, b"q", b"x");
+        assert_eq!(served(&mut rx), Some(b"kept".to_vec()));
+        let names: Vec<_> = events.iter().map(|e| (e.event, &e.key[..])).collect();
+        assert_eq!(names, [("rpop", &b"q"[..])]);
+        keyspace.leave(&waiter, &mut rx, false, 0);
     }
 }

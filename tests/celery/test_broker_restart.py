@@ -1,0 +1,82 @@
+"""The broker restarts under load: tasks queued and tasks reserved but unacked at
+that moment all complete once the workers have reconnected.
+
+This needs a durable server. Redis is started with ``appendonly yes`` and
+``appendfsync always``; broker-server is started with its defaults, which must
+persist (``CONFIG GET appendonly`` → ``yes``). A server that reports
+``appendonly no`` has no durability to test, so the test is skipped and says why.
+"""
+
+import pytest
+
+from harness.waiting import wait_for
+
+TASKS = 150
+VISIBILITY_TIMEOUT = 5
+
+CONFIG = {
+    "task_acks_late": True,
+    "worker_prefetch_multiplier": 4,
+    "broker_transport_options": {
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    },
+    # Results written while the server is down are retried, not lost.
+    "result_backend_always_retry": True,
+    "result_backend_max_retries": 60,
+    "result_backend_base_sleep_between_retries_ms": 100,
+    "result_backend_max_sleep_between_retries_ms": 1000,
+}
+
+
+@pytest.fixture
+def stack(make_stack):
+    stack = make_stack(CONFIG, durable=True, name="restart")
+    appendonly = stack.server.appendonly()
+    if appendonly != "yes":
+        pytest.skip(
+            f"{stack.server.kind} reports appendonly={appendonly!r}: it does not persist, "
+            "so a restart loses every queue (needs the durability work)"
+        )
+    return stack
+
+
+def finished(redis, ids):
+    values = redis.mget([f"celery-task-meta-{i}" for i in ids])
+    return sum(1 for v in values if v and b'"SUCCESS"' in v)
+
+
+def test_restart_with_queued_and_unacked_tasks(stack):
+    redis = stack.redis()
+    redis.set("suite:sentinel", "before the restart")
+    stack.start_worker("r1", concurrency=2)
+    stack.start_worker("r2", concurrency=2)
+    nap = stack.app.tasks["suite.nap"]
+    ids = [nap.delay(i, 0.1).id for i in range(TASKS)]
+
+    # Under way: some done, some reserved by the workers, most still queued.
+    wait_for(lambda: finished(redis, ids) >= 10, 60, "the first results", detail=stack.logs)
+    queued = redis.llen("celery")
+    unacked = redis.hlen("unacked")
+    assert queued > 0 and unacked > 0, (queued, unacked)
+
+    before = {name: w.log_size() for name, w in stack.workers.items()}
+    stack.server.restart()
+    redis = stack.redis()
+    assert redis.get("suite:sentinel") == b"before the restart", (
+        "the server says appendonly=yes but lost a key across a clean restart"
+    )
+
+    for name, worker in stack.workers.items():
+        worker.wait_for_log(r"Connected to redis://", timeout=60, after=before[name])
+    wait_for(
+        lambda: finished(redis, ids) == TASKS,
+        90,
+        f"all {TASKS} tasks to succeed after the restart",
+        detail=lambda: f"{finished(redis, ids)} succeeded\n{stack.logs()}",
+    )
+    # Nothing left behind, and new work still flows.
+    wait_for(lambda: redis.hlen("unacked") == 0, 30, "no reservation left")
+    assert redis.llen("celery") == 0
+    assert stack.app.tasks["suite.add"].delay(1, 2).get(timeout=30) == 3

@@ -21,6 +21,11 @@ CONFIG = {
         "visibility_timeout": VISIBILITY_TIMEOUT,
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
+        # The sweep that redelivers overdue tasks runs under a lock (`unacked_mutex`,
+        # SET NX PX). When the server goes down during a sweep, the release never
+        # arrives and the persisted lock blocks every sweep until it expires: 300 s
+        # by default, seen here on Redis too. Keep that wait short.
+        "unacked_mutex_expire": 5,
     },
     # Results written while the server is down are retried, not lost.
     "result_backend_always_retry": True,

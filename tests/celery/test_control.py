@@ -46,12 +46,13 @@ def test_add_and_cancel_consumer(stack):
         queues = stack.app.control.inspect(destination=[WORKER], timeout=5).active_queues()
         return sorted(q["name"] for q in queues[WORKER])
 
-    assert consuming() == ["celery", "extra"]
+    # The reply comes first; the worker starts consuming just after.
+    wait_for(lambda: consuming() == ["celery", "extra"], 30, "the worker to consume 'extra'")
     result = stack.app.tasks["suite.where"].apply_async(queue="extra")
     assert result.get(timeout=30)["routing_key"] == "extra"
     reply = control.cancel_consumer("extra", destination=[WORKER], reply=True, timeout=5)
     assert "ok" in reply[0][WORKER], reply
-    assert consuming() == ["celery"]
+    wait_for(lambda: consuming() == ["celery"], 30, "the worker to stop consuming 'extra'")
 
 
 def test_rate_limit_and_time_limit_commands(stack):

@@ -49,15 +49,19 @@ class Stack:
 
     def __init__(self, workdir, config, durable=False):
         self.workdir = Path(workdir)
-        self.server = Server(self.workdir, durable=durable).start()
-        self.config = {
-            "broker_url": self.server.url(),
-            "result_backend": self.server.url(),
-            **config,
-        }
-        self.app = make_app(self.config)
         self.processes = []
         self.workers = {}
+        self.server = Server(self.workdir, durable=durable).start()
+        try:
+            self.config = {
+                "broker_url": self.server.url(),
+                "result_backend": self.server.url(),
+                **config,
+            }
+            self.app = make_app(self.config)
+        except BaseException:
+            self.server.stop()
+            raise
 
     # -- the side channel -------------------------------------------------------------
 

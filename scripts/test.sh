@@ -4,8 +4,13 @@
 #   ./scripts/test.sh
 #
 # Installs (when missing): Debian's redis-server and redis-tools (the oracle for the
-# differential tests, redis-cli and redis-benchmark). Then builds and runs the Rust
-# test suite.
+# differential tests, redis-cli and redis-benchmark), Python 3 with venv, and the
+# pinned Python packages of the Celery suite (tests/celery/requirements.txt) in .venv.
+# Then builds and runs the Rust test suite, and runs the Celery end-to-end suite
+# twice: with hiredis, and with redis-py's pure-Python parser.
+#
+# BROKER_UNDER_TEST=redis runs the Celery suite against redis-server instead of
+# broker-server (the oracle every Celery test is validated against).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,10 +21,25 @@ as_root() {
 need_packages=()
 command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_packages+=(redis-tools)
+command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
 if [ ${#need_packages[@]} -gt 0 ]; then
     echo "== installing Debian packages: ${need_packages[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
+fi
+
+# The Celery suite's virtualenv, reinstalled only when the pinned list changes.
+venv=.venv
+requirements=tests/celery/requirements.txt
+if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1 \
+    || ! cmp -s "$requirements" "$venv/.requirements.txt"; then
+    echo "== installing the Celery suite's Python packages into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        --no-input -r "$requirements"
+    cp "$requirements" "$venv/.requirements.txt"
 fi
 
 echo "== redis-server: $(redis-server --version)"
@@ -27,3 +47,11 @@ echo "== building"
 cargo build --release --locked --all-targets
 echo "== running the Rust tests"
 cargo test --release --locked --no-fail-fast
+
+status=0
+target=${BROKER_UNDER_TEST:-broker-server}
+echo "== running the Celery suite against $target (hiredis parser)"
+"$venv/bin/python" -m pytest tests/celery || status=1
+echo "== running the Celery suite against $target (pure-Python parser)"
+BROKER_TEST_PARSER=python "$venv/bin/python" -m pytest tests/celery || status=1
+exit $status

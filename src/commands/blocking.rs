@@ -56,6 +56,7 @@ use tokio::sync::oneshot;
 
 use crate::commands::{CmdResult, CommandError, Ctx, int_arg};
 use crate::protocol::{Args, Protocol, ReplyWriter};
+use crate::pubsub::notify;
 use crate::server::Server;
 use crate::server::client::{ClientHandle, ReplyMode};
 use crate::store::waiters::{ServeOp, UnblockReason, Waiter, Wake};
@@ -169,11 +170,13 @@ impl<'s> Waiting<'s> {
         self.done = true;
         self.server.blocked.fetch_sub(1, Ordering::Relaxed);
         self.handle.blocked_on.lock().take();
-        self.server.keyspace.leave(
+        let server = self.server;
+        server.keyspace.leave(
             &self.blocked.waiter,
             &mut self.blocked.receiver,
             gone,
             now_ms(),
+            &mut |event| notify::publish(server, &event),
         )
     }
 }

@@ -15,6 +15,7 @@ use std::time::Instant;
 use crate::commands::table::CommandTable;
 use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
 use crate::protocol::{Args, Protocol, ReplyWriter};
+use crate::pubsub::notify;
 use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
 use crate::store::{ALL_SHARDS, Locked};
@@ -219,9 +220,11 @@ pub fn execute(
     // The locks are released: serve clients blocked on keys the command filled,
     // before its own reply leaves.
     if !effects.ready_keys.is_empty() {
-        server
-            .keyspace
-            .serve_ready(std::mem::take(&mut effects.ready_keys), now_ms());
+        server.keyspace.serve_ready(
+            std::mem::take(&mut effects.ready_keys),
+            now_ms(),
+            &mut |event| notify::publish(server, &event),
+        );
     }
     record_call(server, client, spec, &args, started, failed);
     flow

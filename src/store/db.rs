@@ -424,6 +424,15 @@ impl<'l, 'a> DbView<'l, 'a> {
         self.find(key).is_some() && self.db_mut(key).set_expire(key, expire_at)
     }
 
+    /// Records a keyspace event of `class` on `key` in this database, if that class
+    /// is reported, for work that runs outside a command handler (serving a blocked
+    /// client); handlers call [`crate::commands::Ctx::notify`] instead. The events
+    /// are published, in order, once the work is done.
+    pub fn report(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.db;
+        self.locked.report(class, event, db, || key.into());
+    }
+
     /// Removes `key` if it holds an empty collection; Redis never keeps those.
     pub fn remove_if_empty(&mut self, key: &[u8]) {
         if self

@@ -41,6 +41,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use crate::pubsub::notify::KeyEvent;
 use crate::store::value::FastHasher;
 use crate::store::{DbView, Keyspace, Locked};
 
@@ -48,7 +49,8 @@ use crate::store::{DbView, Keyspace, Locked};
 /// served.
 pub type ReadyKeys = Vec<(usize, Vec<u8>)>;
 
-/// Puts popped elements back into the database (a delivery that nobody received).
+/// Puts popped elements back into the database (a delivery that nobody received),
+/// recording the keyspace events of doing so like a serve does.
 pub type Restore = Box<dyn FnOnce(&mut DbView<'_, '_>) + Send>;
 
 /// What a serve hands to a waiter.
@@ -88,7 +90,8 @@ pub trait ServeOp: Send + Sync {
     fn can_serve(&self, db: &mut DbView<'_, '_>, key: &[u8]) -> bool;
 
     /// Takes it, once [`can_serve`](Self::can_serve) said yes under the same locks.
-    /// Keys it pushes to go into `ready`, through [`DbView::note_ready`].
+    /// Keys it pushes to go into `ready`, through [`DbView::note_ready`]; the
+    /// keyspace events of what it changed are recorded with [`DbView::report`].
     fn serve(&self, db: &mut DbView<'_, '_>, key: &[u8], ready: &mut ReadyKeys) -> Delivery;
 }
 
@@ -276,46 +279,83 @@ impl DbView<'_, '_> {
 impl Keyspace {
     /// Serves the waiters of every key in `ready`, in order, FIFO per key, for as long
     /// as each key has something to take. Keys that serves push to (BLMOVE) are
-    /// appended and served in turn. Called with no shard locked.
-    pub fn serve_ready(&self, mut ready: ReadyKeys, now_ms: u64) {
+    /// appended and served in turn. Called with no shard locked; the keyspace events
+    /// of each serve go to `publish`, in order, as soon as it is done.
+    pub fn serve_ready(
+        &self,
+        mut ready: ReadyKeys,
+        now_ms: u64,
+        publish: &mut dyn FnMut(KeyEvent),
+    ) {
         let mut next = 0;
         while next < ready.len() {
             let (db, key) = std::mem::take(&mut ready[next]);
             next += 1;
-            self.serve_key(db, &key, &mut ready, now_ms);
+            self.serve_key(db, &key, &mut ready, now_ms, publish);
         }
     }
 
-    fn serve_key(&self, db: usize, key: &[u8], ready: &mut ReadyKeys, now_ms: u64) {
+    fn serve_key(
+        &self,
+        db: usize,
+        key: &[u8],
+        ready: &mut ReadyKeys,
+        now_ms: u64,
+        publish: &mut dyn FnMut(KeyEvent),
+    ) {
         let mut mask = 1u64 << self.shard_of(key);
         loop {
             let mut locked = self.lock(mask);
-            let Some(waiter) = locked.shard_for(key).waiters.front_waiting(db, key) else {
+            let more = self.serve_front(&mut locked, &mut mask, db, key, ready, now_ms);
+            // Published under the locks, as a handler's events are.
+            locked.take_events().into_iter().for_each(&mut *publish);
+            if !more {
                 return;
-            };
-            if let Some(other) = waiter.op.also_locks() {
-                let needed = mask | 1u64 << self.shard_of(other);
-                if needed != mask {
-                    // Locks are taken in ascending order only: let go and take both.
-                    mask = needed;
-                    continue;
-                }
-            }
-            if !waiter.op.can_serve(&mut locked.db(db, now_ms), key) {
-                return;
-            }
-            let sender = waiter.take_sender();
-            locked.shard_for(key).waiters.remove(db, key, &waiter);
-            // Someone else (CLIENT UNBLOCK, a serve through another key, the waiter
-            // leaving) took the token since `front_waiting`: just drop the entry.
-            let Some(sender) = sender else { continue };
-            let delivery = waiter.op.serve(&mut locked.db(db, now_ms), key, ready);
-            if let Err(Wake::Served(lost)) = sender.send(Wake::Served(delivery)) {
-                if let Some((_, restore)) = lost.restore {
-                    restore(&mut locked.db(db, now_ms));
-                }
             }
         }
+    }
+
+    /// One step of [`Keyspace::serve_key`] with the shards in `mask` locked: serves
+    /// the oldest waiter on `key` if it can, or widens `mask` when that waiter also
+    /// needs another shard.
+    ///
+    /// # Returns
+    /// Whether to go on (lock `mask` again and look at the next waiter).
+    fn serve_front(
+        &self,
+        locked: &mut Locked<'_>,
+        mask: &mut u64,
+        db: usize,
+        key: &[u8],
+        ready: &mut ReadyKeys,
+        now_ms: u64,
+    ) -> bool {
+        let Some(waiter) = locked.shard_for(key).waiters.front_waiting(db, key) else {
+            return false;
+        };
+        if let Some(other) = waiter.op.also_locks() {
+            let needed = *mask | 1u64 << self.shard_of(other);
+            if needed != *mask {
+                // Locks are taken in ascending order only: let go and take both.
+                *mask = needed;
+                return true;
+            }
+        }
+        if !waiter.op.can_serve(&mut locked.db(db, now_ms), key) {
+            return false;
+        }
+        let sender = waiter.take_sender();
+        locked.shard_for(key).waiters.remove(db, key, &waiter);
+        // Someone else (CLIENT UNBLOCK, a serve through another key, the waiter
+        // leaving) took the token since `front_waiting`: just drop the entry.
+        let Some(sender) = sender else { return true };
+        let delivery = waiter.op.serve(&mut locked.db(db, now_ms), key, ready);
+        if let Err(Wake::Served(lost)) = sender.send(Wake::Served(delivery)) {
+            if let Some((_, restore)) = lost.restore {
+                restore(&mut locked.db(db, now_ms));
+            }
+        }
+        true
     }
 
     /// Takes `waiter` out of every queue, with the shards of all its keys locked, and
@@ -323,7 +363,7 @@ impl Keyspace {
     ///
     /// `gone` says the client can no longer receive a reply (disconnect, kill,
     /// shutdown): a delivery found in the channel is then put back, and its key served
-    /// to the next waiters.
+    /// to the next waiters; the keyspace events of both go to `publish`.
     ///
     /// # Returns
     /// The wake found in the channel, if any (never a delivery when `gone`).
@@ -333,6 +373,7 @@ impl Keyspace {
         receiver: &mut oneshot::Receiver<Wake>,
         gone: bool,
         now_ms: u64,
+        publish: &mut dyn FnMut(KeyEvent),
     ) -> Option<Wake> {
         let mut refilled = None;
         let wake = {
@@ -341,7 +382,7 @@ impl Keyspace {
             for key in &waiter.keys {
                 locked.shard_for(key).waiters.remove(waiter.db, key, waiter);
             }
-            match receiver.try_recv() {
+            let wake = match receiver.try_recv() {
                 Ok(Wake::Served(delivery)) if gone => {
                     if let Some((key, restore)) = delivery.restore {
                         restore(&mut locked.db(waiter.db, now_ms));
@@ -351,10 +392,12 @@ impl Keyspace {
                 }
                 Ok(wake) => Some(wake),
                 Err(_) => None,
-            }
+            };
+            locked.take_events().into_iter().for_each(&mut *publish);
+            wake
         };
         if let Some(refilled) = refilled {
-            self.serve_ready(vec![refilled], now_ms);
+            self.serve_ready(vec![refilled], now_ms, publish);
         }
         wake
     }
@@ -416,7 +459,7 @@ mod tests {
             db.list_push(key, [item], End::Head, true).unwrap();
             db.note_ready(key, &mut ready);
         }
-        keyspace.serve_ready(ready, 0);
+        keyspace.serve_ready(ready, 0, &mut |_| {});
     }
 
     fn served(receiver: &mut oneshot::Receiver<Wake>) -> Option<Vec<u8>> {
@@ -436,8 +479,16 @@ mod tests {
         assert!(served(&mut second_rx).is_none());
         push(&keyspace, b"q", b"y");
         assert_eq!(served(&mut second_rx), Some(b"y".to_vec()));
-        assert!(keyspace.leave(&first, &mut first_rx, false, 0).is_none());
-        assert!(keyspace.leave(&second, &mut second_rx, false, 0).is_none());
+        assert!(
+            keyspace
+                .leave(&first, &mut first_rx, false, 0, &mut |_| {})
+                .is_none()
+        );
+        assert!(
+            keyspace
+                .leave(&second, &mut second_rx, false, 0, &mut |_| {})
+                .is_none()
+        );
         assert_eq!(keyspace.waiter_entries(), 0);
         assert_eq!(keyspace.lock_all().db(0, 0).list_len(b"q"), Ok(0));
     }
@@ -452,7 +503,7 @@ mod tests {
         assert_eq!(served(&mut rx), Some(b"1".to_vec()));
         // The stale entry on `a` did not take the element.
         assert_eq!(keyspace.lock_all().db(0, 0).list_len(b"a"), Ok(1));
-        keyspace.leave(&waiter, &mut rx, false, 0);
+        keyspace.leave(&waiter, &mut rx, false, 0, &mut |_| {});
         assert_eq!(keyspace.waiter_entries(), 0);
     }
 
@@ -463,9 +514,13 @@ mod tests {
         let (next, mut next_rx) = block(&keyspace, 2, &[b"q"]);
         push(&keyspace, b"q", b"x");
         // The first waiter was handed `x` but disconnects before replying.
-        assert!(keyspace.leave(&gone, &mut gone_rx, true, 0).is_none());
+        assert!(
+            keyspace
+                .leave(&gone, &mut gone_rx, true, 0, &mut |_| {})
+                .is_none()
+        );
         assert_eq!(served(&mut next_rx), Some(b"x".to_vec()));
-        keyspace.leave(&next, &mut next_rx, false, 0);
+        keyspace.leave(&next, &mut next_rx, false, 0, &mut |_| {});
         assert_eq!(keyspace.waiter_entries(), 0);
     }
 
@@ -474,7 +529,7 @@ mod tests {
         let keyspace = Keyspace::new(1);
         let (waiter, mut rx) = block(&keyspace, 1, &[b"q"]);
         push(&keyspace, b"q", b"x");
-        match keyspace.leave(&waiter, &mut rx, false, 0) {
+        match keyspace.leave(&waiter, &mut rx, false, 0, &mut |_| {}) {
             Some(Wake::Served(delivery)) => assert_eq!(delivery.reply, b"x"),
             _ => panic!("the delivery was lost"),
         }
@@ -500,7 +555,7 @@ mod tests {
         push(&keyspace, b"q", b"x");
         assert_eq!(keyspace.lock_all().db(0, 0).list_len(b"q"), Ok(1));
         assert!(matches!(
-            keyspace.leave(&waiter, &mut rx, false, 0),
+            keyspace.leave(&waiter, &mut rx, false, 0, &mut |_| {}),
             Some(Wake::Unblocked(UnblockReason::Error))
         ));
     }

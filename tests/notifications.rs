@@ -1,16 +1,21 @@
 //! Keyspace notifications compared with redis-server 7.0.15: an actor runs commands,
 //! a subscriber listens on `__key*__:*`, and after each command the actor publishes
 //! a marker on `sync`, so the events of each command are compared as one group.
+//!
+//! Scripts have one command per line. `SLEEP` pauses for 20 ms; a line starting
+//! with `~` has a random reply (SPOP), which is read but not compared.
 
 mod common;
 mod pairs;
 
 use std::time::Duration;
 
-use common::{Differential, Oracle, RawClient, TestServer};
+use common::{Differential, Oracle, RawClient, TestServer, wait_for_info};
 use pairs::{PairExt, request};
 
-const COMMANDS: &str = "
+/// Strings and type-independent commands. Expiry comes last: the `expired` event
+/// may come from either expiry path, but always before the next marker.
+const STRINGS_AND_KEYS: &str = "
 SET a 1
 SET a 2
 SETEX b 100 v
@@ -76,6 +81,81 @@ FLUSHDB
 SELECT 3
 SET other-db 1
 SELECT 0
+SET e 1 PX 1
+SLEEP
+GET e
+";
+
+const LISTS: &str = "
+RPUSH l a b c d e f
+LPUSH l z
+LPUSHX l y
+RPUSHX l x
+LPUSHX nolist y
+RPUSHX nolist y
+LPUSH l
+SET str v
+LPUSH str x
+LPOP str
+LPOP l
+RPOP l
+LPOP l 2
+RPOP l 0
+RPOP l -1
+LPOP nolist
+LPOP nolist 3
+LINSERT l BEFORE c c0
+LINSERT l AFTER missing q
+LINSERT nolist BEFORE a b
+LINSERT str BEFORE a b
+LSET l 0 first
+LSET l 99 x
+LSET nolist 0 x
+LREM l 0 nothing
+LREM l 1 c0
+LREM nolist 1 a
+LTRIM l 0 -1
+LTRIM nolist 0 1
+LTRIM str 0 1
+LTRIM l 0 2
+LRANGE l 0 -1
+LMOVE l l LEFT RIGHT
+LMOVE l dst RIGHT LEFT
+LMOVE l dst LEFT RIGHT
+LMOVE nolist dst LEFT LEFT
+LMOVE dst str LEFT LEFT
+LMOVE l dst LEFT LEFT
+RPOPLPUSH dst other
+RPOPLPUSH other other
+RPOPLPUSH nolist other
+RPUSH one x
+RPOPLPUSH one one
+LMOVE one two RIGHT RIGHT
+RPUSH m 1 2 3
+LMPOP 2 nolist m LEFT COUNT 2
+LMPOP 2 nolist str LEFT
+LMPOP 1 m RIGHT COUNT 5
+LMPOP 1 m RIGHT
+RPUSH r 1 2 1 2
+LREM r 0 1
+LREM r -5 2
+RPUSH t a b
+LTRIM t 5 10
+RPUSH bl x
+BLPOP nolist bl 0
+RPUSH bl x y
+BRPOP bl 0
+BLMPOP 0 1 bl LEFT COUNT 3
+RPUSH bm x
+BLMOVE bm bm2 LEFT RIGHT 0
+BRPOPLPUSH bm2 bm 0
+MULTI
+RPUSH q a
+LPOP q
+BLPOP q 0
+RPUSH q b c
+EXEC
+FLUSHALL
 ";
 
 /// Reads frames until the `sync` marker; returns them all.
@@ -91,74 +171,165 @@ fn until_sync(client: &mut RawClient) -> Vec<u8> {
     }
 }
 
-fn run(flags: &str, subscriber_resp3: bool) {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut actor = Differential::new(&oracle, &server);
-    let mut listener = Differential::new(&oracle, &server);
-    actor.check(&[
-        b"CONFIG",
-        b"SET",
-        b"notify-keyspace-events",
-        flags.as_bytes(),
-    ]);
-    actor.check(&[b"CONFIG", b"GET", b"notify-keyspace-events"]);
-    if subscriber_resp3 {
-        listener.both(&[b"HELLO", b"3"]);
+/// An actor and a subscriber on the oracle and on broker-server, with
+/// `notify-keyspace-events` set to the same classes on both.
+struct Session {
+    flags: String,
+    actor: Differential,
+    listener: Differential,
+    /// Between MULTI and EXEC: the marker would be queued, so events are compared at
+    /// EXEC.
+    in_multi: bool,
+}
+
+impl Session {
+    fn new(oracle: &Oracle, server: &TestServer, flags: &str, subscriber_resp3: bool) -> Self {
+        let mut actor = Differential::new(oracle, server);
+        let mut listener = Differential::new(oracle, server);
+        actor.check(&[
+            b"CONFIG",
+            b"SET",
+            b"notify-keyspace-events",
+            flags.as_bytes(),
+        ]);
+        actor.check(&[b"CONFIG", b"GET", b"notify-keyspace-events"]);
+        if subscriber_resp3 {
+            listener.both(&[b"HELLO", b"3"]);
+        }
+        listener.check_n("PSUBSCRIBE __key*__:*", 1);
+        listener.check_n("SUBSCRIBE sync", 1);
+        Session {
+            flags: flags.into(),
+            actor,
+            listener,
+            in_multi: false,
+        }
     }
-    listener.check_n("PSUBSCRIBE __key*__:*", 1);
-    listener.check_n("SUBSCRIBE sync", 1);
-    let mut lines: Vec<&str> = COMMANDS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    // Expiry last: the `expired` event may come from either expiry path, but always
-    // before the next marker.
-    lines.extend(["SET e 1 PX 1", "SLEEP", "GET e"]);
-    let mut in_multi = false;
-    for line in lines {
+
+    /// Runs one script line on both servers, compares the replies, then (outside
+    /// MULTI) the events it caused, up to a marker published after it.
+    fn step(&mut self, line: &str) {
         if line == "SLEEP" {
             std::thread::sleep(Duration::from_millis(20));
-            continue;
+            return;
         }
-        actor.send_both(&request(line));
-        actor.expect_same(1, line);
-        // Inside MULTI the marker would be queued: the events come at EXEC.
-        in_multi = (in_multi || line == "MULTI") && line != "EXEC";
-        if in_multi {
-            continue;
+        let (line, random_reply) = match line.strip_prefix('~') {
+            Some(rest) => (rest, true),
+            None => (line, false),
+        };
+        self.actor.send_both(&request(line));
+        if random_reply {
+            self.actor.redis.read_raw();
+            self.actor.ours.read_raw();
+        } else {
+            self.actor.expect_same(1, line);
         }
-        actor.check(&[b"PUBLISH", b"sync", line.as_bytes()]);
-        let expected = until_sync(&mut listener.redis);
-        let actual = until_sync(&mut listener.ours);
+        self.in_multi = (self.in_multi || line == "MULTI") && line != "EXEC";
+        if self.in_multi {
+            return;
+        }
+        self.actor.check(&[b"PUBLISH", b"sync", line.as_bytes()]);
+        let expected = until_sync(&mut self.listener.redis);
+        let actual = until_sync(&mut self.listener.ours);
         assert_eq!(
             String::from_utf8_lossy(&actual),
             String::from_utf8_lossy(&expected),
-            "events differ for {line} with notify-keyspace-events {flags}"
+            "events differ for {line} with notify-keyspace-events {}",
+            self.flags
         );
     }
+
+    fn script(&mut self, script: &str) {
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            self.step(line);
+        }
+    }
+}
+
+/// Runs `script` on fresh servers and compares every command's events.
+fn run(script: &str, flags: &str, subscriber_resp3: bool) {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    Session::new(&oracle, &server, flags, subscriber_resp3).script(script);
 }
 
 #[test]
 fn everything() {
-    run("KEA", false);
+    run(STRINGS_AND_KEYS, "KEA", false);
 }
 
 #[test]
 fn new_and_missed_keys() {
-    run("KEAnm", true);
+    run(STRINGS_AND_KEYS, "KEAnm", true);
 }
 
 #[test]
 fn some_classes_on_one_channel_kind() {
-    run("E$", false);
-    run("Kgx", true);
+    run(STRINGS_AND_KEYS, "E$", false);
+    run(STRINGS_AND_KEYS, "Kgx", true);
 }
 
 #[test]
 fn no_channel_kind_means_no_events() {
-    run("A", false);
+    run(STRINGS_AND_KEYS, "A", false);
+    run(LISTS, "A", false);
+}
+
+#[test]
+fn lists() {
+    run(LISTS, "KEA", false);
+    run(LISTS, "KEAnm", true);
+}
+
+/// Clients blocked on a key and served by another client's write: the serve sends
+/// the events of the pop (and of BLMOVE's push) right after the writer's own.
+#[test]
+fn blocked_clients_served() {
+    blocked_clients("KEA", false);
+    blocked_clients("KEAn", true);
+}
+
+/// Each case: the blocking commands, each sent on a connection of its own, then
+/// the script that serves them (or not). The waiters' replies are compared at the
+/// end of the case.
+const BLOCKED: &[(&[&str], &str)] = &[
+    (&["BLPOP q 0"], "RPUSH q a b"),
+    (&["BRPOP q2 nothing 0"], "RPUSH q2 a"),
+    (&["BLMOVE s d LEFT RIGHT 0"], "LPUSH s x"),
+    (&["BRPOPLPUSH s2 s2 0"], "RPUSH s2 x"),
+    (&["BLMPOP 0 2 m1 m2 RIGHT COUNT 2"], "RPUSH m2 a b c"),
+    (&["BLMPOP 0 1 m3 LEFT COUNT 5"], "RPUSH m3 a b c"),
+    (&["BLMOVE w str LEFT RIGHT 0"], "SET str v\nRPUSH w x"),
+    (&["BLPOP t 0.05"], "SLEEP\nSLEEP\nSLEEP\nSLEEP"),
+    (&["BLPOP e 0"], "MULTI\nRPUSH e a\nRPUSH e b\nEXEC"),
+    (&["BLPOP f 0"], "MULTI\nRPUSH f a\nDEL f\nEXEC\nRPUSH f z"),
+    (&["BLPOP k 0", "BRPOP k 0"], "RPUSH k a b c"),
+    (&["BLPOP k2 0", "BLPOP k2 0"], "RPUSH k2 a b"),
+    (
+        &["BLMOVE c1 c2 RIGHT LEFT 0", "BLMOVE c2 c3 RIGHT LEFT 0"],
+        "RPUSH c1 x",
+    ),
+];
+
+fn blocked_clients(flags: &str, subscriber_resp3: bool) {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut session = Session::new(&oracle, &server, flags, subscriber_resp3);
+    for (blocking, script) in BLOCKED {
+        let mut waiters: Vec<Differential> = Vec::new();
+        for (n, line) in blocking.iter().enumerate() {
+            let mut waiter = Differential::new(&oracle, &server);
+            waiter.send_both(&request(line));
+            let blocked = (n + 1).to_string();
+            wait_for_info(&mut session.actor.redis, "blocked_clients", &blocked);
+            wait_for_info(&mut session.actor.ours, "blocked_clients", &blocked);
+            waiters.push(waiter);
+        }
+        session.script(script);
+        for (waiter, line) in waiters.iter_mut().zip(blocking.iter()) {
+            waiter.expect_same(1, line);
+        }
+    }
 }
 
 #[test]

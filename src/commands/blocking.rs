@@ -26,7 +26,9 @@
 //!    the ready keys, before the writer's own reply leaves. The writer's reply still
 //!    counts what it pushed (`LPUSH` answers `:1` even if a waiter took the element at
 //!    once). A BLMOVE serve that pushes onto its destination makes that key ready in
-//!    turn.
+//!    turn. A serve publishes the keyspace events the command would have (`lpop` or
+//!    `rpop`, `del` when the list empties, and BLMOVE's push on its destination
+//!    first), as Redis does when it serves a blocked client.
 //! 5. **Never lost, never twice.** See [`crate::store::waiters`]: the waiter's sender is
 //!    taken before anything is popped; a delivery the waiter cannot receive goes back;
 //!    a waiter that times out keeps a delivery that raced with its timeout, and one

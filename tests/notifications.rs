@@ -158,6 +158,46 @@ EXEC
 FLUSHALL
 ";
 
+const HASHES: &str = "
+HSET h a 1 b 2
+HSET h a 1
+HSET h a 1 b
+HMSET h c 3
+HMSET h a 1 d 4 e 5
+HSETNX h a 9
+HSETNX h z 26
+HSETNX newh f v
+HINCRBY h n 5
+HINCRBY h a 0
+HINCRBY h c notanumber
+HSET h s text
+HINCRBY h s 1
+HINCRBY h big 9223372036854775807
+HINCRBY h big 1
+HINCRBYFLOAT h f 1.5
+HINCRBYFLOAT h f 0
+HINCRBYFLOAT h s 1
+HINCRBYFLOAT newf x 1
+HDEL h missing
+HDEL h a b
+HDEL nohash a
+HGET h c
+HGETALL nohash
+HEXISTS nohash a
+HDEL h a b c d e n f s z big
+HDEL newh f
+HDEL newf x
+SET str v
+HSET str a 1
+HSETNX str a 1
+HINCRBY str a 1
+HDEL str a
+MULTI
+HSET m a 1
+HDEL m a
+EXEC
+";
+
 /// Reads frames until the `sync` marker; returns them all.
 fn until_sync(client: &mut RawClient) -> Vec<u8> {
     let mut frames = Vec::new();
@@ -279,6 +319,12 @@ fn no_channel_kind_means_no_events() {
 fn lists() {
     run(LISTS, "KEA", false);
     run(LISTS, "KEAnm", true);
+}
+
+#[test]
+fn hashes() {
+    run(HASHES, "KEA", false);
+    run(HASHES, "KEAnm", true);
 }
 
 /// Clients blocked on a key and served by another client's write: the serve sends

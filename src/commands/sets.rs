@@ -163,7 +163,7 @@ fn smove(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 /// SINTER, SUNION and SDIFF: the combination of every key's set, as a set.
 fn combine_reply(ctx: &mut Ctx<'_, '_>, args: Args<'_>, op: SetOp) -> CmdResult {
-    let (db, out) = ctx.db_and_out();
+    let (mut db, out) = ctx.db_and_out();
     let result = db.set_combine(op, args.iter().skip(1))?;
     out.set_len(result.len());
     members_in_order(&result)
@@ -221,7 +221,7 @@ fn sintercard(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             _ => return Err(CommandError::Syntax),
         }
     }
-    let (db, out) = ctx.db_and_out();
+    let (mut db, out) = ctx.db_and_out();
     out.int(db.set_inter_card(args.iter().skip(2).take(keys_end - 2), limit)? as i64);
     Ok(())
 }

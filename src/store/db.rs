@@ -485,6 +485,26 @@ impl<'l, 'a> DbView<'l, 'a> {
         Ok(&mut self.get_mut(key).expect("just inserted").value)
     }
 
+    /// Looks `keys` up in order as a read command does ([`DbView::read`]: lazy
+    /// expiry, a hit or a miss, `keymiss`), stopping after the first whose type
+    /// `accepts` refuses. Multi-key reads (SINTER, ZUNIONSTORE, ...) call it before
+    /// borrowing their inputs together with [`DbView::peek_shared`], which does none
+    /// of that, so that their statistics and events are those of Redis's lookups.
+    pub fn read_all<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        accepts: impl Fn(ValueType) -> bool,
+    ) {
+        for key in keys {
+            if self
+                .read(key)
+                .is_some_and(|entry| !accepts(entry.value.value_type()))
+            {
+                return;
+            }
+        }
+    }
+
     /// A live entry, read through a shared borrow without expiring anything, so that
     /// several can be held at once (SINTER, ZUNIONSTORE). An entry past its deadline
     /// reads as missing, as it would after lazy expiry.

@@ -193,11 +193,14 @@ impl DbView<'_, '_> {
     }
 
     /// The input sets of a multi-key operation, in argument order (`None` for a
-    /// missing key); every key is type-checked, even after a missing one.
-    fn peek_sets<'k>(
-        &self,
+    /// missing key), looked up as reads ([`DbView::read_all`]); every key is
+    /// type-checked, even after a missing one.
+    fn read_sets<'k>(
+        &mut self,
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Vec<Option<&Set>>, StoreError> {
+        let keys: Vec<&[u8]> = keys.into_iter().collect();
+        self.read_all(keys.iter().copied(), |kind| kind == ValueType::Set);
         keys.into_iter()
             .map(|key| match self.peek_shared_typed(key, ValueType::Set)? {
                 Some(Value::Set(set)) => Ok(Some(&**set)),
@@ -208,11 +211,11 @@ impl DbView<'_, '_> {
 
     /// SINTER, SUNION or SDIFF of the sets under `keys` (missing keys are empty).
     pub fn set_combine<'k>(
-        &self,
+        &mut self,
         op: SetOp,
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Set, StoreError> {
-        let sets = self.peek_sets(keys)?;
+        let sets = self.read_sets(keys)?;
         let mut result = Set::default();
         match op {
             SetOp::Inter => result.extend(intersection(&sets, usize::MAX).map(Box::from)),
@@ -240,11 +243,11 @@ impl DbView<'_, '_> {
     /// The size of the intersection, counting at most `limit` members (SINTERCARD;
     /// 0 means no limit).
     pub fn set_inter_card<'k>(
-        &self,
+        &mut self,
         keys: impl IntoIterator<Item = &'k [u8]>,
         limit: usize,
     ) -> Result<usize, StoreError> {
-        let sets = self.peek_sets(keys)?;
+        let sets = self.read_sets(keys)?;
         let limit = if limit == 0 { usize::MAX } else { limit };
         Ok(intersection(&sets, limit).count())
     }

@@ -198,6 +198,73 @@ HDEL m a
 EXEC
 ";
 
+const SETS: &str = "
+SADD s a b c d
+SADD s a
+SADD s e
+SREM s missing
+SREM s a
+SREM nosets a
+SISMEMBER nosets a
+SPOP nosets
+SPOP nosets 2
+SPOP s 0
+SPOP s -1
+SADD one x
+SPOP one
+SADD two 1 2
+SPOP two 2
+SADD three 1 2 3
+~SPOP three
+~SPOP three 1
+~SPOP three 1
+SADD many 1 2 3 4 5
+~SPOP many 2
+~SPOP many 3
+SADD s2 b c z
+SMOVE s s b
+SMOVE s s missing
+SMOVE nosets s b
+SMOVE nosets nosets b
+SMOVE s s2 b
+SMOVE s s2 d
+SMOVE s s2 missing
+SMOVE s s3 c
+SET str v
+SMOVE s2 str z
+SMOVE str s2 z
+SMOVE s s2 e
+SINTERSTORE dest s2 s3
+SINTERSTORE dest s2 s3
+SUNIONSTORE dest s2 s3
+SUNIONSTORE dest s2 s3
+SDIFFSTORE dest s2 s2
+SDIFFSTORE dest s2 s2
+SINTERSTORE dest nosets s2
+SUNIONSTORE str s2
+SDIFFSTORE d2 s2 nosets
+SINTERSTORE s2 s2 s3
+SUNIONSTORE dest str nosets
+SADD str2 x
+SET str2 v
+SINTERSTORE dest str2 s3
+SREM s2 b c z d
+SREM s3 c
+SET plain v
+SINTER nosets plain nosets2
+SUNIONSTORE dest nosets plain nosets2
+SINTERCARD 3 nosets plain nosets2
+SDIFF nosets nosets
+SADD exp a
+PEXPIRE exp 1
+SLEEP
+SUNION exp
+MULTI
+SADD m a
+SPOP m
+EXEC
+";
+
 /// Reads frames until the `sync` marker; returns them all.
 fn until_sync(client: &mut RawClient) -> Vec<u8> {
     let mut frames = Vec::new();
@@ -325,6 +392,12 @@ fn lists() {
 fn hashes() {
     run(HASHES, "KEA", false);
     run(HASHES, "KEAnm", true);
+}
+
+#[test]
+fn sets() {
+    run(SETS, "KEA", false);
+    run(SETS, "KEAnm", true);
 }
 
 /// Clients blocked on a key and served by another client's write: the serve sends

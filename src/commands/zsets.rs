@@ -386,7 +386,13 @@ fn zrangestore(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (query, _) = parse_range(&args, 2, RangeKind::Auto, None, true)?;
     let copy = ctx.db().zset_range_copy(&args[2], &query)?;
     let len = copy.len();
-    store_and_reply(ctx, &args[1], Value::ZSet(Box::new(copy)), len)
+    store_and_reply(
+        ctx,
+        &args[1],
+        Value::ZSet(Box::new(copy)),
+        len,
+        "zrangestore",
+    )
 }
 
 /// ZRANK and ZREVRANK.
@@ -580,7 +586,12 @@ fn combine(ctx: &mut Ctx<'_, '_>, args: Args<'_>, op: ZsetOp, store: bool) -> Cm
     )?;
     if store {
         let len = result.len();
-        return store_and_reply(ctx, &args[1], Value::ZSet(Box::new(result)), len);
+        let event = match op {
+            ZsetOp::Union => "zunionstore",
+            ZsetOp::Inter => "zinterstore",
+            ZsetOp::Diff => "zdiffstore",
+        };
+        return store_and_reply(ctx, &args[1], Value::ZSet(Box::new(result)), len, event);
     }
     write_elements(
         &mut ctx.out,

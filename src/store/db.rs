@@ -547,18 +547,18 @@ impl<'l, 'a> DbView<'l, 'a> {
         Ok(Some(&mut self.entry_at(found).value))
     }
 
-    /// Replaces whatever `key` holds with a computed collection (the *STORE
-    /// commands), or deletes it when the collection is empty. The new key has no
-    /// deadline.
+    /// Replaces whatever `key` holds with a computed collection of `len` elements
+    /// (the *STORE commands), or deletes it when the collection is empty. The new
+    /// key has no deadline; replacing a live key does not make it `new`.
     ///
     /// # Returns
-    /// The stored collection's length.
-    pub fn store_collection(&mut self, key: &[u8], value: Value, len: usize) -> usize {
-        self.remove(key);
+    /// The live entry `key` held before, if any.
+    pub fn store_collection(&mut self, key: &[u8], value: Value, len: usize) -> Option<Entry> {
         if len > 0 {
-            self.insert(key, value, 0);
+            self.insert(key, value, 0)
+        } else {
+            self.remove(key)
         }
-        len
     }
 
     /// The database slice of `key`'s shard.

@@ -265,6 +265,91 @@ SPOP m
 EXEC
 ";
 
+const ZSETS: &str = "
+ZADD z 1 a 2 b 3 c
+ZADD z 1 a
+ZADD z CH 5 a
+ZADD z XX 1 missing
+ZADD noz XX 1 a
+ZADD z NX 9 a
+ZADD z NX 9 d
+ZADD z GT 0 a
+ZADD z LT 0 a
+ZADD z INCR 0 a
+ZADD z INCR 2 a
+ZADD z XX INCR 1 missing
+ZADD z nan a
+ZADD z 1
+ZINCRBY z 0 b
+ZINCRBY z 1 b
+ZINCRBY newz 1 m
+ZADD zi INCR inf m
+ZADD zi INCR -inf m
+ZREM z missing
+ZREM z c
+ZREM noz a
+ZREM newz m
+ZREM zi m
+ZADD r 1 a 2 b 3 c 4 d 5 e 6 f
+ZREMRANGEBYSCORE r 10 20
+ZREMRANGEBYSCORE r 1 2
+ZREMRANGEBYRANK r 5 9
+ZREMRANGEBYRANK r 0 0
+ZREMRANGEBYLEX r [z +
+ZREMRANGEBYLEX r - [d
+ZREMRANGEBYRANK r 0 -1
+ZREMRANGEBYSCORE noz -inf +inf
+ZREMRANGEBYLEX noz - +
+ZADD p 1 a 2 b 3 c 4 d
+ZPOPMIN p
+ZPOPMAX p
+ZPOPMIN p 0
+ZPOPMIN noz
+ZPOPMAX noz 3
+ZPOPMAX p 5
+ZADD x 1 a 2 b
+ZADD y 2 b 3 c
+ZUNIONSTORE u 2 x y
+ZUNIONSTORE u 2 x y
+ZINTERSTORE i 2 x y WEIGHTS 2 3
+ZINTERSTORE i 2 x noz
+ZINTERSTORE i 2 x noz
+ZDIFFSTORE d 2 x y
+ZDIFFSTORE d 2 x x
+ZDIFFSTORE d 1 noz
+ZRANGESTORE rs x 0 -1
+ZRANGESTORE rs x 5 9
+ZRANGESTORE rs noz 0 -1
+ZRANGESTORE rs y (2 +inf BYSCORE
+SET str v
+ZADD str 1 a
+ZREM str a
+ZUNIONSTORE str 1 x
+ZUNIONSTORE x 2 x y
+ZINTERSTORE u 2 u str
+ZUNIONSTORE u 1 notz
+SET notz v
+ZUNIONSTORE u 1 notz
+SET plain v
+ZUNION 3 noz plain noz2
+ZINTERSTORE dest 3 noz plain noz2
+ZINTERCARD 3 noz plain noz2
+ZRANGESTORE dest plain 0 -1
+ZDIFF 2 noz noz
+SADD aset a
+ZUNIONSTORE mixed 2 aset noz
+ZADD exp 1 a
+PEXPIRE exp 1
+SLEEP
+ZINTER 1 exp
+MULTI
+ZADD m 1 a
+ZINCRBY m 1 a
+ZPOPMIN m
+EXEC
+FLUSHALL
+";
+
 /// Reads frames until the `sync` marker; returns them all.
 fn until_sync(client: &mut RawClient) -> Vec<u8> {
     let mut frames = Vec::new();
@@ -398,6 +483,22 @@ fn hashes() {
 fn sets() {
     run(SETS, "KEA", false);
     run(SETS, "KEAnm", true);
+}
+
+#[test]
+fn sorted_sets() {
+    run(ZSETS, "KEA", false);
+    run(ZSETS, "KEAnm", true);
+}
+
+/// One class without `g` (no `del`), or `g` and `n` without the type's class: the
+/// events a command still sends must come in the same order.
+#[test]
+fn collection_classes_one_at_a_time() {
+    let scripts = [LISTS, HASHES, SETS, ZSETS].concat();
+    run(&scripts, "Elhsz", false);
+    run(&scripts, "Kgn", true);
+    run(&scripts, "Elsn", true);
 }
 
 /// Clients blocked on a key and served by another client's write: the serve sends

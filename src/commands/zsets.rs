@@ -16,6 +16,7 @@ use crate::commands::collections::{
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, float_arg, int_arg};
 use crate::protocol::{Args, ReplyWriter};
+use crate::pubsub::notify::class;
 use crate::store::sorted_set::{LexBound, ScoreBound};
 use crate::store::value::ZSet;
 use crate::store::zsets::{Aggregate, RangeBy, RangeQuery, ZaddFlags, ZsetOp};
@@ -174,6 +175,10 @@ fn add_and_reply(
     } else {
         out.int(outcome.added as i64);
     }
+    if outcome.added + outcome.updated > 0 {
+        let event = if flags.incr { "zincr" } else { "zadd" };
+        ctx.notify(class::ZSET, event, key);
+    }
     if outcome.added > 0 {
         ctx.signal_ready(key);
     }
@@ -191,7 +196,11 @@ fn zincrby(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn zrem(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.zset_remove(&args[1], args.iter().skip(2))? as i64);
+    let removed = db.zset_remove(&args[1], args.iter().skip(2))?;
+    out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify_removal(class::ZSET, "zrem", &args[1]);
+    }
     Ok(())
 }
 
@@ -419,13 +428,22 @@ fn zrevrank(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 /// ZREMRANGEBYRANK, ZREMRANGEBYSCORE and ZREMRANGEBYLEX.
 fn remove_range(ctx: &mut Ctx<'_, '_>, key: &[u8], by: RangeBy) -> CmdResult {
+    let event = match by {
+        RangeBy::Rank(..) => "zremrangebyrank",
+        RangeBy::Score(..) => "zremrangebyscore",
+        RangeBy::Lex(..) => "zremrangebylex",
+    };
     let query = RangeQuery {
         by,
         rev: false,
         limit: None,
     };
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.zset_remove_range(key, &query)? as i64);
+    let removed = db.zset_remove_range(key, &query)?;
+    out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify_removal(class::ZSET, event, key);
+    }
     Ok(())
 }
 
@@ -462,6 +480,10 @@ fn pop_reply(ctx: &mut Ctx<'_, '_>, args: Args<'_>, from_max: bool) -> CmdResult
             out.double(*score);
         }
         (None, None) => out.array_len(0),
+    }
+    if !popped.is_empty() {
+        let event = if from_max { "zpopmax" } else { "zpopmin" };
+        ctx.notify_removal(class::ZSET, event, &args[1]);
     }
     Ok(())
 }

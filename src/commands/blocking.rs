@@ -29,8 +29,10 @@
 //!    the ready keys, before the writer's own reply leaves. The writer's reply still
 //!    counts what it pushed (`LPUSH` answers `:1` even if a waiter took the element at
 //!    once). A BLMOVE serve that pushes onto its destination makes that key ready in
-//!    turn. A serve announces its pop as the command would have (`zpopmin`, then
-//!    `del` if it emptied the key), after the writer's own events.
+//!    turn. A serve publishes the keyspace events the command would have, as Redis
+//!    does when it serves a blocked client (`lpop`/`rpop` or `zpopmin`/`zpopmax`,
+//!    `del` when the key empties, and BLMOVE's push on its destination first), after
+//!    the writer's own events.
 //! 5. **Never lost, never twice.** See [`crate::store::waiters`]: the waiter's sender is
 //!    taken before anything is popped; a delivery the waiter cannot receive goes back;
 //!    a waiter that times out keeps a delivery that raced with its timeout, and one
@@ -61,6 +63,7 @@ use tokio::sync::oneshot;
 
 use crate::commands::{CmdResult, CommandError, Ctx, int_arg};
 use crate::protocol::{Args, Protocol, ReplyWriter};
+use crate::pubsub::notify;
 use crate::server::Server;
 use crate::server::client::{ClientHandle, ReplyMode};
 use crate::store::waiters::{ServeOp, UnblockReason, Waiter, Wake};
@@ -174,11 +177,13 @@ impl<'s> Waiting<'s> {
         self.done = true;
         self.server.blocked.fetch_sub(1, Ordering::Relaxed);
         self.handle.blocked_on.lock().take();
-        self.server.keyspace.leave(
+        let server = self.server;
+        server.keyspace.leave(
             &self.blocked.waiter,
             &mut self.blocked.receiver,
             gone,
             now_ms(),
+            &mut |event| notify::publish(server, &event),
         )
     }
 }

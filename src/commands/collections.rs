@@ -5,6 +5,7 @@
 use crate::commands::keys::{parse_cursor, parse_scan_options};
 use crate::commands::{CmdResult, CommandError, Ctx, int_arg, range_arg};
 use crate::protocol::Args;
+use crate::pubsub::notify::class;
 use crate::store::scan::{ScanItem, scan_collection};
 use crate::store::{Value, ValueType};
 use crate::util::glob::glob_match;
@@ -107,14 +108,32 @@ pub fn limit_arg(arg: &[u8]) -> Result<usize, CommandError> {
 }
 
 /// The *STORE commands: replaces `key` with a computed collection of `len`
-/// elements (deleting it when empty) and answers the length. A stored sorted set
-/// may serve clients blocked on the key.
-pub fn store_and_reply(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value, len: usize) -> CmdResult {
-    let is_zset = value.value_type() == ValueType::ZSet;
+/// elements (deleting it when empty) and answers the length. A stored collection
+/// is reported as `event` (`sinterstore`, `zrangestore`, ...) of its type's class,
+/// an empty result as `del` if it removed a key, and nothing otherwise. A stored
+/// sorted set may serve clients blocked on the key.
+pub fn store_and_reply(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    value: Value,
+    len: usize,
+    event: &'static str,
+) -> CmdResult {
+    let kind = value.value_type();
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.store_collection(key, value, len) as i64);
-    if is_zset && len > 0 {
-        ctx.signal_ready(key);
+    let previous = db.store_collection(key, value, len);
+    out.int(len as i64);
+    if len > 0 {
+        let class = match kind {
+            ValueType::ZSet => class::ZSET,
+            _ => class::SET,
+        };
+        ctx.notify(class, event, key);
+        if kind == ValueType::ZSet {
+            ctx.signal_ready(key);
+        }
+    } else if previous.is_some() {
+        ctx.notify(class::GENERIC, "del", key);
     }
     Ok(())
 }

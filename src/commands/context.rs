@@ -89,6 +89,17 @@ impl<'c, 'a> Ctx<'c, 'a> {
         self.notify_in(db, class, event, key);
     }
 
+    /// [`Ctx::notify`] for elements just taken from the collection under `key`
+    /// (`lpop`, `hdel`, `srem`, `zrem`, ...), followed by `del` when that emptied it:
+    /// the store removes an empty collection, as Redis does, and Redis reports the
+    /// removal after the command's own event.
+    pub fn notify_removal(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.notify(class, event, key);
+        if self.server.notify_flags() & notify::class::GENERIC != 0 && !self.db().exists(key) {
+            self.notify(notify::class::GENERIC, "del", key);
+        }
+    }
+
     /// [`Ctx::notify`] for a key in database `db` (MOVE, COPY ... DB).
     pub fn notify_in(&mut self, db: usize, class: u32, event: &'static str, key: &[u8]) {
         if self.server.notify_flags() & class == 0 {

@@ -4,6 +4,7 @@ use crate::commands::collections::{rand_options, scan_command};
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, int_arg};
 use crate::protocol::Args;
+use crate::pubsub::notify::class;
 use crate::store::ValueType;
 use crate::store::sample::Sample;
 use crate::util::numbers::parse_long_double;
@@ -59,24 +60,36 @@ fn field_value_pairs<'a>(
         .map(|i| (&args[i][..], &args[i + 1][..])))
 }
 
+/// HSET and HMSET: sets the fields and reports `hset`, even when nothing changed.
+///
+/// # Returns
+/// How many fields are new.
+fn set_fields(ctx: &mut Ctx<'_, '_>, args: &Args<'_>) -> Result<usize, CommandError> {
+    let pairs = field_value_pairs(args, ctx.spec.name)?;
+    let added = ctx.db().hash_set(&args[1], pairs)?;
+    ctx.notify(class::HASH, "hset", &args[1]);
+    Ok(added)
+}
+
 fn hset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let pairs = field_value_pairs(&args, "hset")?;
-    let (mut db, out) = ctx.db_and_out();
-    out.int(db.hash_set(&args[1], pairs)? as i64);
+    let added = set_fields(ctx, &args)?;
+    ctx.out.int(added as i64);
     Ok(())
 }
 
 fn hmset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let pairs = field_value_pairs(&args, "hmset")?;
-    let (mut db, out) = ctx.db_and_out();
-    db.hash_set(&args[1], pairs)?;
-    out.ok();
+    set_fields(ctx, &args)?;
+    ctx.out.ok();
     Ok(())
 }
 
 fn hsetnx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.hash_set_if_missing(&args[1], &args[2], &args[3])?.into());
+    let set = db.hash_set_if_missing(&args[1], &args[2], &args[3])?;
+    out.int(set.into());
+    if set {
+        ctx.notify(class::HASH, "hset", &args[1]);
+    }
     Ok(())
 }
 
@@ -104,7 +117,11 @@ fn hmget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn hdel(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.hash_delete(&args[1], args.iter().skip(2))? as i64);
+    let removed = db.hash_delete(&args[1], args.iter().skip(2))?;
+    out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify_removal(class::HASH, "hdel", &args[1]);
+    }
     Ok(())
 }
 
@@ -160,6 +177,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let delta = int_arg(&args[3])?;
     let (mut db, out) = ctx.db_and_out();
     out.int(db.hash_incr_by(&args[1], &args[2], delta)?);
+    ctx.notify(class::HASH, "hincrby", &args[1]);
     Ok(())
 }
 
@@ -170,6 +188,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     }
     let (mut db, out) = ctx.db_and_out();
     out.bulk(&db.hash_incr_by_float(&args[1], &args[2], delta)?);
+    ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use crate::commands::collections::parse_multi_pop;
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, int_arg, positive_arg};
 use crate::protocol::{Args, Protocol, ReplyWriter};
+use crate::pubsub::notify::class;
 use crate::store::lists::{End, element_index};
 use crate::store::waiters::{Delivery, ReadyKeys, ServeOp};
 use crate::store::{DbView, StoreError};
@@ -73,12 +74,29 @@ pub static COMMANDS: &[CommandSpec] = &[
 // ---------------------------------------------------------------------------------
 // Pushes and pops.
 
+/// The keyspace event of pushing at `end` (LPUSHX and LMOVE's push included).
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+/// The keyspace event of popping at `end` (LMPOP and LMOVE's pop included).
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
 fn push(ctx: &mut Ctx<'_, '_>, args: Args<'_>, end: End, create: bool) -> CmdResult {
     let key = &args[1];
     let (mut db, out) = ctx.db_and_out();
     let len = db.list_push(key, args.iter().skip(2), end, create)?;
     out.int(len as i64);
     if len > 0 {
+        ctx.notify(class::LIST, push_event(end), key);
         ctx.signal_ready(key);
     }
     Ok(())
@@ -110,11 +128,15 @@ fn pop(ctx: &mut Ctx<'_, '_>, args: Args<'_>, end: End) -> CmdResult {
     };
     let (mut db, out) = ctx.db_and_out();
     let popped = db.list_pop(&args[1], end, count.unwrap_or(1))?;
+    let took = popped.as_ref().is_some_and(|items| !items.is_empty());
     match (popped, count) {
         (Some(items), None) => out.bulk(&items[0]),
         (None, None) => out.null(),
         (Some(items), Some(_)) => bulk_array(out, &items),
         (None, Some(_)) => out.null_array(),
+    }
+    if took {
+        ctx.notify_removal(class::LIST, pop_event(end), &args[1]);
     }
     Ok(())
 }
@@ -165,6 +187,7 @@ fn pop_first<'k>(
                 .list_pop(key, end, count.unwrap_or(1))?
                 .unwrap_or_default();
             keyed_reply(out, key, &items, count.is_some());
+            ctx.notify_removal(class::LIST, pop_event(end), key);
             return Ok(true);
         }
     }
@@ -215,6 +238,7 @@ fn lset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     db.list_mut(&args[1])?.ok_or(StoreError::NoSuchKey)?;
     db.list_set(&args[1], index?, &args[3])?;
     out.ok();
+    ctx.notify(class::LIST, "lset", &args[1]);
     Ok(())
 }
 
@@ -225,22 +249,34 @@ fn linsert(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         _ => return Err(CommandError::Syntax),
     };
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.list_insert(&args[1], after, &args[3], &args[4])?);
+    let len = db.list_insert(&args[1], after, &args[3], &args[4])?;
+    out.int(len);
+    if len > 0 {
+        ctx.notify(class::LIST, "linsert", &args[1]);
+    }
     Ok(())
 }
 
 fn lrem(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let count = int_arg(&args[2])?;
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.list_remove(&args[1], count, &args[3])? as i64);
+    let removed = db.list_remove(&args[1], count, &args[3])?;
+    out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify_removal(class::LIST, "lrem", &args[1]);
+    }
     Ok(())
 }
 
 fn ltrim(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (start, stop) = (int_arg(&args[2])?, int_arg(&args[3])?);
     let (mut db, out) = ctx.db_and_out();
-    db.list_trim(&args[1], start, stop)?;
+    let existed = db.list_trim(&args[1], start, stop)?;
     out.ok();
+    // Even a trim that keeps everything is an `ltrim` event in Redis.
+    if existed {
+        ctx.notify_removal(class::LIST, "ltrim", &args[1]);
+    }
     Ok(())
 }
 
@@ -307,6 +343,9 @@ fn move_reply(
     match db.list_move(source, destination, from, to)? {
         Some(item) => {
             out.bulk(&item);
+            // Redis reports the push first, then the pop (and the source's removal).
+            ctx.notify(class::LIST, push_event(to), destination);
+            ctx.notify_removal(class::LIST, pop_event(from), source);
             ctx.signal_ready(destination);
         }
         None => out.null(),
@@ -335,6 +374,15 @@ fn lmpop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 // ---------------------------------------------------------------------------------
 // Blocking commands.
 
+/// A serve's [`Ctx::notify_removal`]: records `event` on `key`, which just lost
+/// elements, then `del` if that emptied it.
+fn report_removal(db: &mut DbView<'_, '_>, event: &'static str, key: &[u8]) {
+    db.report(class::LIST, event, key);
+    if !db.exists(key) {
+        db.report(class::GENERIC, "del", key);
+    }
+}
+
 /// Serves a BLPOP, BRPOP or BLMPOP waiter: pops from its end of the list.
 struct PopServe {
     end: End,
@@ -354,6 +402,7 @@ impl ServeOp for PopServe {
             .ok()
             .flatten()
             .unwrap_or_default();
+        report_removal(db, pop_event(self.end), key);
         let mut reply = Vec::new();
         keyed_reply(
             &mut ReplyWriter::new(&mut reply, self.protocol),
@@ -364,11 +413,12 @@ impl ServeOp for PopServe {
         let (end, owned) = (self.end, key.to_vec());
         let restore = move |db: &mut DbView<'_, '_>| {
             // Pushed back in reverse pop order, the elements are where they were.
-            if db
-                .list_push(&owned, items.iter().rev().map(|i| &i[..]), end, true)
-                .is_err()
-            {
-                tracing::warn!(key = %String::from_utf8_lossy(&owned), "an undelivered element could not go back: the key changed type");
+            match db.list_push(&owned, items.iter().rev().map(|i| &i[..]), end, true) {
+                // The pop was reported: so is the push that undoes it.
+                Ok(_) => db.report(class::LIST, push_event(end), &owned),
+                Err(_) => {
+                    tracing::warn!(key = %String::from_utf8_lossy(&owned), "an undelivered element could not go back: the key changed type");
+                }
             }
         };
         Delivery {
@@ -403,6 +453,8 @@ impl ServeOp for MoveServe {
         match db.list_move(key, &self.destination, self.from, self.to) {
             Ok(Some(item)) => {
                 out.bulk(&item);
+                db.report(class::LIST, push_event(self.to), &self.destination);
+                report_removal(db, pop_event(self.from), key);
                 db.note_ready(&self.destination, ready);
             }
             Ok(None) => out.null(),

@@ -8,8 +8,9 @@ use crate::commands::collections::{
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx};
 use crate::protocol::Args;
+use crate::pubsub::notify::class;
 use crate::store::sample::Sample;
-use crate::store::sets::{SetOp, members_in_order};
+use crate::store::sets::{SetMoveOut, SetOp, members_in_order};
 use crate::store::{Value, ValueType};
 use crate::util::random;
 
@@ -55,13 +56,21 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 fn sadd(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.set_add(&args[1], args.iter().skip(2))? as i64);
+    let added = db.set_add(&args[1], args.iter().skip(2))?;
+    out.int(added as i64);
+    if added > 0 {
+        ctx.notify(class::SET, "sadd", &args[1]);
+    }
     Ok(())
 }
 
 fn srem(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.set_remove(&args[1], args.iter().skip(2))? as i64);
+    let removed = db.set_remove(&args[1], args.iter().skip(2))?;
+    out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify_removal(class::SET, "srem", &args[1]);
+    }
     Ok(())
 }
 
@@ -112,16 +121,26 @@ fn spop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         _ => return Err(CommandError::Syntax),
     };
     let (mut db, out) = ctx.db_and_out();
-    match count {
+    let took = match count {
         None => match db.set_pop_one(&args[1])? {
-            Some(member) => out.bulk(&member),
-            None => out.null(),
+            Some(member) => {
+                out.bulk(&member);
+                true
+            }
+            None => {
+                out.null();
+                false
+            }
         },
         Some(count) => {
             let popped = db.set_pop(&args[1], count)?;
             out.set_len(popped.len());
             popped.iter().for_each(|member| out.bulk(member));
+            !popped.is_empty()
         }
+    };
+    if took {
+        ctx.notify_removal(class::SET, "spop", &args[1]);
     }
     Ok(())
 }
@@ -155,15 +174,27 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// `SMOVE source destination member`: `srem` on the source (and `del` if it
+/// empties), then `sadd` on the destination if the member is new there.
 fn smove(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let (mut db, out) = ctx.db_and_out();
-    out.int(db.set_move(&args[1], &args[2], &args[3])?.into());
+    let (source, destination, member) = (&args[1], &args[2], &args[3]);
+    let moved = match ctx.db().set_move_out(source, destination, member)? {
+        SetMoveOut::Stays(answer) => answer,
+        SetMoveOut::Taken => {
+            ctx.notify_removal(class::SET, "srem", source);
+            if ctx.db().set_add(destination, [member])? > 0 {
+                ctx.notify(class::SET, "sadd", destination);
+            }
+            true
+        }
+    };
+    ctx.out.int(moved.into());
     Ok(())
 }
 
 /// SINTER, SUNION and SDIFF: the combination of every key's set, as a set.
 fn combine_reply(ctx: &mut Ctx<'_, '_>, args: Args<'_>, op: SetOp) -> CmdResult {
-    let (db, out) = ctx.db_and_out();
+    let (mut db, out) = ctx.db_and_out();
     let result = db.set_combine(op, args.iter().skip(1))?;
     out.set_len(result.len());
     members_in_order(&result)
@@ -188,7 +219,12 @@ fn sdiff(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 fn combine_store(ctx: &mut Ctx<'_, '_>, args: Args<'_>, op: SetOp) -> CmdResult {
     let result = ctx.db().set_combine(op, args.iter().skip(2))?;
     let len = result.len();
-    store_and_reply(ctx, &args[1], Value::Set(Box::new(result)), len)
+    let event = match op {
+        SetOp::Inter => "sinterstore",
+        SetOp::Union => "sunionstore",
+        SetOp::Diff => "sdiffstore",
+    };
+    store_and_reply(ctx, &args[1], Value::Set(Box::new(result)), len, event)
 }
 
 fn sinterstore(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
@@ -221,7 +257,7 @@ fn sintercard(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             _ => return Err(CommandError::Syntax),
         }
     }
-    let (db, out) = ctx.db_and_out();
+    let (mut db, out) = ctx.db_and_out();
     out.int(db.set_inter_card(args.iter().skip(2).take(keys_end - 2), limit)? as i64);
     Ok(())
 }

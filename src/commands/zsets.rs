@@ -193,6 +193,10 @@ fn add_and_reply(
     } else {
         out.int(outcome.added as i64);
     }
+    if outcome.added + outcome.updated > 0 {
+        let event = if flags.incr { "zincr" } else { "zadd" };
+        ctx.notify(class::ZSET, event, key);
+    }
     if outcome.added > 0 {
         ctx.signal_ready(key);
     }
@@ -210,7 +214,11 @@ fn zincrby(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn zrem(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.zset_remove(&args[1], args.iter().skip(2))? as i64);
+    let removed = db.zset_remove(&args[1], args.iter().skip(2))?;
+    out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify_removal(class::ZSET, "zrem", &args[1]);
+    }
     Ok(())
 }
 
@@ -405,7 +413,13 @@ fn zrangestore(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (query, _) = parse_range(&args, 2, RangeKind::Auto, None, true)?;
     let copy = ctx.db().zset_range_copy(&args[2], &query)?;
     let len = copy.len();
-    store_and_reply(ctx, &args[1], Value::ZSet(Box::new(copy)), len)
+    store_and_reply(
+        ctx,
+        &args[1],
+        Value::ZSet(Box::new(copy)),
+        len,
+        "zrangestore",
+    )
 }
 
 /// ZRANK and ZREVRANK.
@@ -432,13 +446,22 @@ fn zrevrank(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 /// ZREMRANGEBYRANK, ZREMRANGEBYSCORE and ZREMRANGEBYLEX.
 fn remove_range(ctx: &mut Ctx<'_, '_>, key: &[u8], by: RangeBy) -> CmdResult {
+    let event = match by {
+        RangeBy::Rank(..) => "zremrangebyrank",
+        RangeBy::Score(..) => "zremrangebyscore",
+        RangeBy::Lex(..) => "zremrangebylex",
+    };
     let query = RangeQuery {
         by,
         rev: false,
         limit: None,
     };
     let (mut db, out) = ctx.db_and_out();
-    out.int(db.zset_remove_range(key, &query)? as i64);
+    let removed = db.zset_remove_range(key, &query)?;
+    out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify_removal(class::ZSET, event, key);
+    }
     Ok(())
 }
 
@@ -475,6 +498,10 @@ fn pop_reply(ctx: &mut Ctx<'_, '_>, args: Args<'_>, from_max: bool) -> CmdResult
             out.double(*score);
         }
         (None, None) => out.array_len(0),
+    }
+    if !popped.is_empty() {
+        let event = if from_max { "zpopmax" } else { "zpopmin" };
+        ctx.notify_removal(class::ZSET, event, &args[1]);
     }
     Ok(())
 }
@@ -779,7 +806,12 @@ fn combine(ctx: &mut Ctx<'_, '_>, args: Args<'_>, op: ZsetOp, store: bool) -> Cm
     )?;
     if store {
         let len = result.len();
-        return store_and_reply(ctx, &args[1], Value::ZSet(Box::new(result)), len);
+        let event = match op {
+            ZsetOp::Union => "zunionstore",
+            ZsetOp::Inter => "zinterstore",
+            ZsetOp::Diff => "zdiffstore",
+        };
+        return store_and_reply(ctx, &args[1], Value::ZSet(Box::new(result)), len, event);
     }
     write_elements(
         &mut ctx.out,

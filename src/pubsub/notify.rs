@@ -13,9 +13,13 @@
 //! class and Redis's event name, exactly where Redis calls `notifyKeyspaceEvent`:
 //! `ctx.notify(class::LIST, "lpush", key)`, `ctx.notify(class::HASH, "hset", key)`,
 //! `ctx.notify(class::GENERIC, "del", key)` when a collection becomes empty and is
-//! removed, and so on. The store reports the events it causes itself (`expired` on
-//! lazy and active expiry, `new` when a key is created, `keymiss` on a read miss), so
-//! handlers never send those. A disabled class costs one atomic load.
+//! removed, and so on. For elements taken from a collection,
+//! [`crate::commands::Ctx::notify_removal`] sends the event and then that `del` when
+//! the collection emptied. The store reports the events it causes itself (`expired`
+//! on lazy and active expiry, `new` when a key is created, `keymiss` on a read miss),
+//! so handlers never send those. Work done outside a handler, serving a blocked
+//! client, records its events with [`crate::store::DbView::report`], and they are
+//! published as soon as the serve is done. A disabled class costs one atomic load.
 
 use bytes::Bytes;
 

@@ -426,6 +426,15 @@ impl<'l, 'a> DbView<'l, 'a> {
         self.find(key).is_some() && self.db_mut(key).set_expire(key, expire_at)
     }
 
+    /// Records a keyspace event of `class` on `key` in this database, if that class
+    /// is reported, for work that runs outside a command handler (serving a blocked
+    /// client); handlers call [`crate::commands::Ctx::notify`] instead. The events
+    /// are published, in order, once the work is done.
+    pub fn report(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        let db = self.db;
+        self.locked.report(class, event, db, || key.into());
+    }
+
     /// Removes `key` if it holds an empty collection; Redis never keeps those.
     pub fn remove_if_empty(&mut self, key: &[u8]) {
         if self
@@ -478,6 +487,26 @@ impl<'l, 'a> DbView<'l, 'a> {
         Ok(&mut self.get_mut(key).expect("just inserted").value)
     }
 
+    /// Looks `keys` up in order as a read command does ([`DbView::read`]: lazy
+    /// expiry, a hit or a miss, `keymiss`), stopping after the first whose type
+    /// `accepts` refuses. Multi-key reads (SINTER, ZUNIONSTORE, ...) call it before
+    /// borrowing their inputs together with [`DbView::peek_shared`], which does none
+    /// of that, so that their statistics and events are those of Redis's lookups.
+    pub fn read_all<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        accepts: impl Fn(ValueType) -> bool,
+    ) {
+        for key in keys {
+            if self
+                .read(key)
+                .is_some_and(|entry| !accepts(entry.value.value_type()))
+            {
+                return;
+            }
+        }
+    }
+
     /// A live entry, read through a shared borrow without expiring anything, so that
     /// several can be held at once (SINTER, ZUNIONSTORE). An entry past its deadline
     /// reads as missing, as it would after lazy expiry.
@@ -520,18 +549,18 @@ impl<'l, 'a> DbView<'l, 'a> {
         Ok(Some(&mut self.entry_at(found).value))
     }
 
-    /// Replaces whatever `key` holds with a computed collection (the *STORE
-    /// commands), or deletes it when the collection is empty. The new key has no
-    /// deadline.
+    /// Replaces whatever `key` holds with a computed collection of `len` elements
+    /// (the *STORE commands), or deletes it when the collection is empty. The new
+    /// key has no deadline; replacing a live key does not make it `new`.
     ///
     /// # Returns
-    /// The stored collection's length.
-    pub fn store_collection(&mut self, key: &[u8], value: Value, len: usize) -> usize {
-        self.remove(key);
+    /// The live entry `key` held before, if any.
+    pub fn store_collection(&mut self, key: &[u8], value: Value, len: usize) -> Option<Entry> {
         if len > 0 {
-            self.insert(key, value, 0);
+            self.insert(key, value, 0)
+        } else {
+            self.remove(key)
         }
-        len
     }
 
     /// The database slice of `key`'s shard.

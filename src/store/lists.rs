@@ -206,16 +206,19 @@ impl DbView<'_, '_> {
     }
 
     /// Keeps only `start..=stop` (LTRIM), removing the key if nothing is left.
-    pub fn list_trim(&mut self, key: &[u8], start: i64, stop: i64) -> Result<(), StoreError> {
+    ///
+    /// # Returns
+    /// Whether the key existed.
+    pub fn list_trim(&mut self, key: &[u8], start: i64, stop: i64) -> Result<bool, StoreError> {
         let Some(list) = self.list_mut(key)? else {
-            return Ok(());
+            return Ok(false);
         };
         match range_bounds(list.len(), start, stop) {
             Some((first, last)) => list.retain_range(first, last),
             None => list.clear(),
         }
         self.remove_if_empty(key);
-        Ok(())
+        Ok(true)
     }
 
     /// Positions of elements equal to `value` (LPOS; see
@@ -255,6 +258,11 @@ impl DbView<'_, '_> {
         let Some(item) = pop(list, from) else {
             return Ok(None);
         };
+        if source == destination {
+            // A rotation: the list never goes away, not even for a moment.
+            push(list, &item, to);
+            return Ok(Some(item));
+        }
         self.remove_if_empty(source);
         self.list_push(destination, [&item[..]], to, true)?;
         Ok(Some(item))

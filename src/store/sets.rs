@@ -69,6 +69,16 @@ pub enum SetOp {
     Diff,
 }
 
+/// How the first half of SMOVE ([`DbView::set_move_out`]) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetMoveOut {
+    /// The member left the source: add it to the destination. SMOVE answers 1.
+    Taken,
+    /// Nothing moves (no source, no such member, or one set named twice); SMOVE
+    /// answers this.
+    Stays(bool),
+}
+
 impl DbView<'_, '_> {
     /// The set under `key`, for reading.
     pub fn set(&mut self, key: &[u8]) -> Result<Option<&Set>, StoreError> {
@@ -165,39 +175,42 @@ impl DbView<'_, '_> {
         Ok(popped)
     }
 
-    /// Moves `member` from `source` to `destination` (SMOVE).
-    ///
-    /// # Returns
-    /// Whether `member` was in `source`.
-    pub fn set_move(
+    /// The first half of SMOVE: checks both keys and takes `member` out of `source`
+    /// (whose key goes if that empties it). The caller then adds it to
+    /// `destination` with [`DbView::set_add`]; the halves are apart because Redis
+    /// reports the removal before the destination is created and filled.
+    pub fn set_move_out(
         &mut self,
         source: &[u8],
         destination: &[u8],
         member: &[u8],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<SetMoveOut, StoreError> {
         // Redis answers 0 for a missing source before looking at the destination's type.
         if self.set_mut(source)?.is_none() {
-            return Ok(false);
+            return Ok(SetMoveOut::Stays(false));
         }
         self.set_mut(destination)?;
         if source == destination {
-            return Ok(self
+            let holds = self
                 .set_mut(source)?
-                .is_some_and(|set| set.contains(member)));
+                .is_some_and(|set| set.contains(member));
+            return Ok(SetMoveOut::Stays(holds));
         }
-        if self.set_remove(source, [member])? == 0 {
-            return Ok(false);
-        }
-        self.set_add(destination, [member])?;
-        Ok(true)
+        Ok(match self.set_remove(source, [member])? {
+            0 => SetMoveOut::Stays(false),
+            _ => SetMoveOut::Taken,
+        })
     }
 
     /// The input sets of a multi-key operation, in argument order (`None` for a
-    /// missing key); every key is type-checked, even after a missing one.
-    fn peek_sets<'k>(
-        &self,
+    /// missing key), looked up as reads ([`DbView::read_all`]); every key is
+    /// type-checked, even after a missing one.
+    fn read_sets<'k>(
+        &mut self,
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Vec<Option<&Set>>, StoreError> {
+        let keys: Vec<&[u8]> = keys.into_iter().collect();
+        self.read_all(keys.iter().copied(), |kind| kind == ValueType::Set);
         keys.into_iter()
             .map(|key| match self.peek_shared_typed(key, ValueType::Set)? {
                 Some(Value::Set(set)) => Ok(Some(&**set)),
@@ -208,11 +221,11 @@ impl DbView<'_, '_> {
 
     /// SINTER, SUNION or SDIFF of the sets under `keys` (missing keys are empty).
     pub fn set_combine<'k>(
-        &self,
+        &mut self,
         op: SetOp,
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Set, StoreError> {
-        let sets = self.peek_sets(keys)?;
+        let sets = self.read_sets(keys)?;
         let mut result = Set::default();
         match op {
             SetOp::Inter => result.extend(intersection(&sets, usize::MAX).map(Box::from)),
@@ -240,11 +253,11 @@ impl DbView<'_, '_> {
     /// The size of the intersection, counting at most `limit` members (SINTERCARD;
     /// 0 means no limit).
     pub fn set_inter_card<'k>(
-        &self,
+        &mut self,
         keys: impl IntoIterator<Item = &'k [u8]>,
         limit: usize,
     ) -> Result<usize, StoreError> {
-        let sets = self.peek_sets(keys)?;
+        let sets = self.read_sets(keys)?;
         let limit = if limit == 0 { usize::MAX } else { limit };
         Ok(intersection(&sets, limit).count())
     }
@@ -366,13 +379,23 @@ mod tests {
         db.set_add(b"src", [&b"m"[..]]).unwrap();
         db.insert(b"str", Value::Str(b"x"[..].into()), 0);
         assert_eq!(
-            db.set_move(b"src", b"str", b"m"),
+            db.set_move_out(b"src", b"str", b"m"),
             Err(StoreError::WrongType)
         );
-        assert_eq!(db.set_move(b"nokey", b"str", b"m"), Ok(false));
-        assert_eq!(db.set_move(b"src", b"src", b"m"), Ok(true));
-        assert_eq!(db.set_move(b"src", b"dst", b"m"), Ok(true));
+        assert_eq!(
+            db.set_move_out(b"nokey", b"str", b"m"),
+            Ok(SetMoveOut::Stays(false))
+        );
+        assert_eq!(
+            db.set_move_out(b"src", b"src", b"m"),
+            Ok(SetMoveOut::Stays(true))
+        );
+        assert_eq!(
+            db.set_move_out(b"src", b"dst", b"x"),
+            Ok(SetMoveOut::Stays(false))
+        );
+        assert_eq!(db.set_move_out(b"src", b"dst", b"m"), Ok(SetMoveOut::Taken));
         assert!(!db.exists(b"src"));
-        assert_eq!(db.set(b"dst").unwrap().unwrap().len(), 1);
+        assert!(!db.exists(b"dst"));
     }
 }

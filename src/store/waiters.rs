@@ -52,7 +52,8 @@ use crate::store::{DbView, Keyspace, Locked};
 /// served.
 pub type ReadyKeys = Vec<(usize, Vec<u8>)>;
 
-/// Puts popped elements back into the database (a delivery that nobody received).
+/// Puts popped elements back into the database (a delivery that nobody received),
+/// recording the keyspace events of doing so like a serve does.
 pub type Restore = Box<dyn FnOnce(&mut DbView<'_, '_>) + Send>;
 
 /// What a serve hands to a waiter.
@@ -405,7 +406,7 @@ impl Keyspace {
     ///
     /// `gone` says the client can no longer receive a reply (disconnect, kill,
     /// shutdown): a delivery found in the channel is then put back, and its key served
-    /// to the next waiters.
+    /// to the next waiters; the keyspace events of both go to `publish`.
     ///
     /// # Returns
     /// The wake found in the channel, if any (never a delivery when `gone`).
@@ -415,6 +416,7 @@ impl Keyspace {
         receiver: &mut oneshot::Receiver<Wake>,
         gone: bool,
         now_ms: u64,
+        publish: &mut dyn FnMut(KeyEvent),
     ) -> Option<Wake> {
         let mut refilled = None;
         let wake = {
@@ -423,7 +425,7 @@ impl Keyspace {
             for key in &waiter.keys {
                 locked.shard_for(key).waiters.remove(waiter.db, key, waiter);
             }
-            match receiver.try_recv() {
+            let wake = match receiver.try_recv() {
                 Ok(Wake::Served(delivery)) if gone => {
                     if let Some((key, restore)) = delivery.restore {
                         restore(&mut locked.db(waiter.db, now_ms));
@@ -433,7 +435,9 @@ impl Keyspace {
                 }
                 Ok(wake) => Some(wake),
                 Err(_) => None,
-            }
+            };
+            locked.take_events().into_iter().for_each(&mut *publish);
+            wake
         };
         if let Some(refilled) = refilled {
             // Redis popped these elements once, for the waiter that has gone: their
@@ -547,8 +551,16 @@ mod tests {
         assert!(served(&mut second_rx).is_none());
         push(&keyspace, b"q", b"y");
         assert_eq!(served(&mut second_rx), Some(b"y".to_vec()));
-        assert!(keyspace.leave(&first, &mut first_rx, false, 0).is_none());
-        assert!(keyspace.leave(&second, &mut second_rx, false, 0).is_none());
+        assert!(
+            keyspace
+                .leave(&first, &mut first_rx, false, 0, &mut |_| {})
+                .is_none()
+        );
+        assert!(
+            keyspace
+                .leave(&second, &mut second_rx, false, 0, &mut |_| {})
+                .is_none()
+        );
         assert_eq!(keyspace.waiter_entries(), 0);
         assert_eq!(keyspace.lock_all().db(0, 0).list_len(b"q"), Ok(0));
     }
@@ -563,7 +575,7 @@ mod tests {
         assert_eq!(served(&mut rx), Some(b"1".to_vec()));
         // The stale entry on `a` did not take the element.
         assert_eq!(keyspace.lock_all().db(0, 0).list_len(b"a"), Ok(1));
-        keyspace.leave(&waiter, &mut rx, false, 0);
+        keyspace.leave(&waiter, &mut rx, false, 0, &mut |_| {});
         assert_eq!(keyspace.waiter_entries(), 0);
     }
 
@@ -574,9 +586,13 @@ mod tests {
         let (next, mut next_rx) = block(&keyspace, 2, &[b"q"]);
         push(&keyspace, b"q", b"x");
         // The first waiter was handed `x` but disconnects before replying.
-        assert!(keyspace.leave(&gone, &mut gone_rx, true, 0).is_none());
+        assert!(
+            keyspace
+                .leave(&gone, &mut gone_rx, true, 0, &mut |_| {})
+                .is_none()
+        );
         assert_eq!(served(&mut next_rx), Some(b"x".to_vec()));
-        keyspace.leave(&next, &mut next_rx, false, 0);
+        keyspace.leave(&next, &mut next_rx, false, 0, &mut |_| {});
         assert_eq!(keyspace.waiter_entries(), 0);
     }
 
@@ -585,7 +601,7 @@ mod tests {
         let keyspace = Keyspace::new(1);
         let (waiter, mut rx) = block(&keyspace, 1, &[b"q"]);
         push(&keyspace, b"q", b"x");
-        match keyspace.leave(&waiter, &mut rx, false, 0) {
+        match keyspace.leave(&waiter, &mut rx, false, 0, &mut |_| {}) {
             Some(Wake::Served(delivery)) => assert_eq!(delivery.reply, b"x"),
             _ => panic!("the delivery was lost"),
         }
@@ -611,7 +627,7 @@ mod tests {
         push(&keyspace, b"q", b"x");
         assert_eq!(keyspace.lock_all().db(0, 0).list_len(b"q"), Ok(1));
         assert!(matches!(
-            keyspace.leave(&waiter, &mut rx, false, 0),
+            keyspace.leave(&waiter, &mut rx, false, 0, &mut |_| {}),
             Some(Wake::Unblocked(UnblockReason::Error))
         ));
     }
@@ -634,7 +650,7 @@ mod tests {
             (&list, &mut list_rx),
             (&later, &mut later_rx),
         ] {
-            keyspace.leave(waiter, rx, false, 0);
+            keyspace.leave(waiter, rx, false, 0, &mut |_| {});
         }
         assert_eq!(keyspace.waiter_entries(), 0);
     }
@@ -649,6 +665,6 @@ mod tests {
         assert_eq!(served(&mut rx), Some(b"kept".to_vec()));
         let names: Vec<_> = events.iter().map(|e| (e.event, &e.key[..])).collect();
         assert_eq!(names, [("rpop", &b"q"[..])]);
-        keyspace.leave(&waiter, &mut rx, false, 0);
+        keyspace.leave(&waiter, &mut rx, false, 0, &mut |_| {});
     }
 }

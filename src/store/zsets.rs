@@ -434,12 +434,17 @@ impl DbView<'_, '_> {
             .collect()
     }
 
-    /// Checks that every input key holds a sorted set or a set (or is missing);
-    /// Redis does this before it parses WEIGHTS and AGGREGATE.
+    /// Looks up every input key as a read ([`DbView::read_all`]) and checks that
+    /// it holds a sorted set or a set (or is missing); Redis does this once, before
+    /// it parses WEIGHTS and AGGREGATE.
     pub fn zset_check_sources<'k>(
-        &self,
+        &mut self,
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<(), StoreError> {
+        let keys: Vec<&[u8]> = keys.into_iter().collect();
+        self.read_all(keys.iter().copied(), |kind| {
+            matches!(kind, ValueType::ZSet | ValueType::Set)
+        });
         self.zset_sources(keys).map(|_| ())
     }
 

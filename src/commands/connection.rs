@@ -156,7 +156,8 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "connection",
         "5.0.0",
         "Unblocks a client blocked by a blocking command from a different connection.",
-    ),
+    )
+        .syntax("client-id [TIMEOUT | ERROR]:timeout_error"),
     CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NOKEYS, client_reply).doc(
         "connection",
         "3.2.0",

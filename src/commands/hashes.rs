@@ -14,37 +14,53 @@ const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("hset", -4, WRITE | DENYOOM | FAST, ONE_KEY, hset)
-        .doc("hash", "2.0.0", "Creates or modifies the value of a field in a hash."),
+        .doc("hash", "2.0.0", "Creates or modifies the value of a field in a hash.")
+        .syntax("key field value [field value ...]"),
     CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, ONE_KEY, hmset)
-        .doc("hash", "2.0.0", "Sets the values of multiple fields."),
+        .doc("hash", "2.0.0", "Sets the values of multiple fields.")
+        .syntax("key field value [field value ...]"),
     CommandSpec::new("hsetnx", 4, WRITE | DENYOOM | FAST, ONE_KEY, hsetnx)
-        .doc("hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist."),
+        .doc("hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist.")
+        .syntax("key field value"),
     CommandSpec::new("hget", 3, READONLY | FAST, ONE_KEY, hget)
-        .doc("hash", "2.0.0", "Returns the value of a field in a hash."),
+        .doc("hash", "2.0.0", "Returns the value of a field in a hash.")
+        .syntax("key field"),
     CommandSpec::new("hmget", -3, READONLY | FAST, ONE_KEY, hmget)
-        .doc("hash", "2.0.0", "Returns the values of all fields in a hash."),
+        .doc("hash", "2.0.0", "Returns the values of all fields in a hash.")
+        .syntax("key field [field ...]"),
     CommandSpec::new("hdel", -3, WRITE | FAST, ONE_KEY, hdel)
-        .doc("hash", "2.0.0", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."),
+        .doc("hash", "2.0.0", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.")
+        .syntax("key field [field ...]"),
     CommandSpec::new("hgetall", 2, READONLY, ONE_KEY, hgetall)
-        .doc("hash", "2.0.0", "Returns all fields and values in a hash."),
+        .doc("hash", "2.0.0", "Returns all fields and values in a hash.")
+        .syntax("key"),
     CommandSpec::new("hlen", 2, READONLY | FAST, ONE_KEY, hlen)
-        .doc("hash", "2.0.0", "Returns the number of fields in a hash."),
+        .doc("hash", "2.0.0", "Returns the number of fields in a hash.")
+        .syntax("key"),
     CommandSpec::new("hexists", 3, READONLY | FAST, ONE_KEY, hexists)
-        .doc("hash", "2.0.0", "Determines whether a field exists in a hash."),
+        .doc("hash", "2.0.0", "Determines whether a field exists in a hash.")
+        .syntax("key field"),
     CommandSpec::new("hkeys", 2, READONLY, ONE_KEY, hkeys)
-        .doc("hash", "2.0.0", "Returns all fields in a hash."),
+        .doc("hash", "2.0.0", "Returns all fields in a hash.")
+        .syntax("key"),
     CommandSpec::new("hvals", 2, READONLY, ONE_KEY, hvals)
-        .doc("hash", "2.0.0", "Returns all values in a hash."),
+        .doc("hash", "2.0.0", "Returns all values in a hash.")
+        .syntax("key"),
     CommandSpec::new("hincrby", 4, WRITE | DENYOOM | FAST, ONE_KEY, hincrby)
-        .doc("hash", "2.0.0", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."),
+        .doc("hash", "2.0.0", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.")
+        .syntax("key field increment"),
     CommandSpec::new("hincrbyfloat", 4, WRITE | DENYOOM | FAST, ONE_KEY, hincrbyfloat)
-        .doc("hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."),
+        .doc("hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.")
+        .syntax("key field increment:double"),
     CommandSpec::new("hstrlen", 3, READONLY | FAST, ONE_KEY, hstrlen)
-        .doc("hash", "3.2.0", "Returns the length of the value of a field."),
+        .doc("hash", "3.2.0", "Returns the length of the value of a field.")
+        .syntax("key field"),
     CommandSpec::new("hrandfield", -2, READONLY, ONE_KEY, hrandfield)
-        .doc("hash", "6.2.0", "Returns one or more random fields from a hash."),
+        .doc("hash", "6.2.0", "Returns one or more random fields from a hash.")
+        .syntax("key [count [WITHVALUES]]:options"),
     CommandSpec::new("hscan", -3, READONLY, ONE_KEY, hscan)
-        .doc("hash", "2.8.0", "Iterates over fields and values of a hash."),
+        .doc("hash", "2.8.0", "Iterates over fields and values of a hash.")
+        .syntax("key cursor [MATCH pattern] [COUNT count]"),
 ];
 
 /// The field/value pairs of HSET and HMSET; an odd count is an arity error.

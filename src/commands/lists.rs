@@ -25,50 +25,72 @@ const BLMPOP_KEYS: (i32, i32, i32) = (3, -1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, ONE_KEY, lpush)
-        .doc("list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
+        .doc("list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.")
+        .syntax("key element [element ...]"),
     CommandSpec::new("rpush", -3, WRITE | DENYOOM | FAST, ONE_KEY, rpush)
-        .doc("list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
+        .doc("list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.")
+        .syntax("key element [element ...]"),
     CommandSpec::new("lpushx", -3, WRITE | DENYOOM | FAST, ONE_KEY, lpushx)
-        .doc("list", "2.2.0", "Prepends one or more elements to a list only when the list exists."),
+        .doc("list", "2.2.0", "Prepends one or more elements to a list only when the list exists.")
+        .syntax("key element [element ...]"),
     CommandSpec::new("rpushx", -3, WRITE | DENYOOM | FAST, ONE_KEY, rpushx)
-        .doc("list", "2.2.0", "Appends an element to a list only when the list exists."),
+        .doc("list", "2.2.0", "Appends an element to a list only when the list exists.")
+        .syntax("key element [element ...]"),
     CommandSpec::new("lpop", -2, WRITE | FAST, ONE_KEY, lpop)
-        .doc("list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."),
+        .doc("list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.")
+        .syntax("key [count]"),
     CommandSpec::new("rpop", -2, WRITE | FAST, ONE_KEY, rpop)
-        .doc("list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."),
+        .doc("list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.")
+        .syntax("key [count]"),
     CommandSpec::new("llen", 2, READONLY | FAST, ONE_KEY, llen)
-        .doc("list", "1.0.0", "Returns the length of a list."),
+        .doc("list", "1.0.0", "Returns the length of a list.")
+        .syntax("key"),
     CommandSpec::new("lrange", 4, READONLY, ONE_KEY, lrange)
-        .doc("list", "1.0.0", "Returns a range of elements from a list."),
+        .doc("list", "1.0.0", "Returns a range of elements from a list.")
+        .syntax("key start stop:integer"),
     CommandSpec::new("lindex", 3, READONLY, ONE_KEY, lindex)
-        .doc("list", "1.0.0", "Returns an element from a list by its index."),
+        .doc("list", "1.0.0", "Returns an element from a list by its index.")
+        .syntax("key index"),
     CommandSpec::new("lset", 4, WRITE | DENYOOM, ONE_KEY, lset)
-        .doc("list", "1.0.0", "Sets the value of an element in a list by its index."),
+        .doc("list", "1.0.0", "Sets the value of an element in a list by its index.")
+        .syntax("key index element"),
     CommandSpec::new("linsert", 5, WRITE | DENYOOM, ONE_KEY, linsert)
-        .doc("list", "2.2.0", "Inserts an element before or after another element in a list."),
+        .doc("list", "2.2.0", "Inserts an element before or after another element in a list.")
+        .syntax("key <BEFORE | AFTER>:where pivot element"),
     CommandSpec::new("lrem", 4, WRITE, ONE_KEY, lrem)
-        .doc("list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed."),
+        .doc("list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.")
+        .syntax("key count element"),
     CommandSpec::new("ltrim", 4, WRITE, ONE_KEY, ltrim)
-        .doc("list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."),
+        .doc("list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.")
+        .syntax("key start stop:integer"),
     CommandSpec::new("lpos", -3, READONLY, ONE_KEY, lpos)
-        .doc("list", "6.0.6", "Returns the index of matching elements in a list."),
+        .doc("list", "6.0.6", "Returns the index of matching elements in a list.")
+        .syntax("key element [RANK rank:integer] [COUNT num-matches:integer] [MAXLEN len:integer]"),
     CommandSpec::new("lmove", 5, WRITE | DENYOOM, TWO_KEYS, lmove)
-        .doc("list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."),
+        .doc("list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.")
+        .syntax("source destination <LEFT | RIGHT>:wherefrom <LEFT | RIGHT>:whereto"),
     CommandSpec::new("rpoplpush", 3, WRITE | DENYOOM, TWO_KEYS, rpoplpush)
-        .doc("list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."),
+        .doc("list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.")
+        .syntax("source destination"),
     CommandSpec::new("lmpop", -4, WRITE, MPOP_KEYS, lmpop)
-        .doc("list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."),
+        .doc("list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.")
+        .syntax("numkeys key [key ...] <LEFT | RIGHT>:where [COUNT count]"),
     CommandSpec::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), blpop)
-        .doc("list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+        .doc("list", "2.0.0", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+        .syntax("key [key ...] timeout:double"),
     CommandSpec::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), brpop)
-        .doc("list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+        .doc("list", "2.0.0", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+        .syntax("key [key ...] timeout:double"),
     CommandSpec::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO_KEYS, blmove)
-        .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."),
+        .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.")
+        .syntax("source destination <LEFT | RIGHT>:wherefrom <LEFT | RIGHT>:whereto timeout:double"),
     CommandSpec::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, TWO_KEYS, brpoplpush)
-        .doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."),
+        .doc("list", "2.2.0", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.")
+        .syntax("source destination timeout:double"),
     // Unlike the other blocking pops, Redis 7.0.15 lets scripts call BLMPOP.
     CommandSpec::new("blmpop", -5, WRITE | BLOCKING, BLMPOP_KEYS, blmpop)
-        .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."),
+        .doc("list", "7.0.0", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.")
+        .syntax("timeout:double numkeys key [key ...] <LEFT | RIGHT>:where [COUNT count]"),
 ];
 
 // ---------------------------------------------------------------------------------

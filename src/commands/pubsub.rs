@@ -21,31 +21,41 @@ const SUBSCRIBING: u32 = PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK | N
 const INTROSPECTION: u32 = PUBSUB | LOADING | STALE | NO_KEYS;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("subscribe", -2, SUBSCRIBING, NOKEYS, subscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Listens for messages published to channels.",
-    ),
-    CommandSpec::new("unsubscribe", -1, SUBSCRIBING, NOKEYS, unsubscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Stops listening to messages posted to channels.",
-    ),
-    CommandSpec::new("psubscribe", -2, SUBSCRIBING, NOKEYS, psubscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Listens for messages published to channels that match one or more patterns.",
-    ),
-    CommandSpec::new("punsubscribe", -1, SUBSCRIBING, NOKEYS, punsubscribe).doc(
-        "pubsub",
-        "2.0.0",
-        "Stops listening to messages published to channels that match one or more patterns.",
-    ),
-    CommandSpec::new("ssubscribe", -2, SUBSCRIBING, SHARD_CHANNELS, ssubscribe).doc(
-        "pubsub",
-        "7.0.0",
-        "Listens for messages published to shard channels.",
-    ),
+    CommandSpec::new("subscribe", -2, SUBSCRIBING, NOKEYS, subscribe)
+        .doc(
+            "pubsub",
+            "2.0.0",
+            "Listens for messages published to channels.",
+        )
+        .syntax("channel [channel ...]"),
+    CommandSpec::new("unsubscribe", -1, SUBSCRIBING, NOKEYS, unsubscribe)
+        .doc(
+            "pubsub",
+            "2.0.0",
+            "Stops listening to messages posted to channels.",
+        )
+        .syntax("[channel [channel ...]]"),
+    CommandSpec::new("psubscribe", -2, SUBSCRIBING, NOKEYS, psubscribe)
+        .doc(
+            "pubsub",
+            "2.0.0",
+            "Listens for messages published to channels that match one or more patterns.",
+        )
+        .syntax("pattern [pattern ...]"),
+    CommandSpec::new("punsubscribe", -1, SUBSCRIBING, NOKEYS, punsubscribe)
+        .doc(
+            "pubsub",
+            "2.0.0",
+            "Stops listening to messages published to channels that match one or more patterns.",
+        )
+        .syntax("[pattern [pattern ...]]"),
+    CommandSpec::new("ssubscribe", -2, SUBSCRIBING, SHARD_CHANNELS, ssubscribe)
+        .doc(
+            "pubsub",
+            "7.0.0",
+            "Listens for messages published to shard channels.",
+        )
+        .syntax("shardchannel [shardchannel ...]"),
     CommandSpec::new(
         "sunsubscribe",
         -1,
@@ -57,38 +67,35 @@ pub static COMMANDS: &[CommandSpec] = &[
         "pubsub",
         "7.0.0",
         "Stops listening to messages posted to shard channels.",
-    ),
-    CommandSpec::new("publish", 3, INTROSPECTION | FAST, NOKEYS, publish).doc(
-        "pubsub",
-        "2.0.0",
-        "Posts a message to a channel.",
-    ),
-    CommandSpec::new("spublish", 3, INTROSPECTION | FAST, (1, 1, 1), spublish).doc(
-        "pubsub",
-        "7.0.0",
-        "Post a message to a shard channel",
-    ),
+    )
+    .syntax("[shardchannel [shardchannel ...]]"),
+    CommandSpec::new("publish", 3, INTROSPECTION | FAST, NOKEYS, publish)
+        .doc("pubsub", "2.0.0", "Posts a message to a channel.")
+        .syntax("channel message"),
+    CommandSpec::new("spublish", 3, INTROSPECTION | FAST, (1, 1, 1), spublish)
+        .doc("pubsub", "7.0.0", "Post a message to a shard channel")
+        .syntax("shardchannel message"),
     CommandSpec::new("pubsub", -2, 0, NOKEYS, container_handler)
         .doc("pubsub", "2.8.0", "A container for Pub/Sub commands.")
         .subs(PUBSUB_SUBCOMMANDS),
 ];
 
 static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("channels", -2, INTROSPECTION, NOKEYS, pubsub_channels).doc(
-        "pubsub",
-        "2.8.0",
-        "Returns the active channels.",
-    ),
+    CommandSpec::new("channels", -2, INTROSPECTION, NOKEYS, pubsub_channels)
+        .doc("pubsub", "2.8.0", "Returns the active channels.")
+        .syntax("[pattern]"),
     CommandSpec::new("numpat", 2, INTROSPECTION, NOKEYS, pubsub_numpat).doc(
         "pubsub",
         "2.8.0",
         "Returns a count of unique pattern subscriptions.",
     ),
-    CommandSpec::new("numsub", -2, INTROSPECTION, NOKEYS, pubsub_numsub).doc(
-        "pubsub",
-        "2.8.0",
-        "Returns a count of subscribers to channels.",
-    ),
+    CommandSpec::new("numsub", -2, INTROSPECTION, NOKEYS, pubsub_numsub)
+        .doc(
+            "pubsub",
+            "2.8.0",
+            "Returns a count of subscribers to channels.",
+        )
+        .syntax("[channel [channel ...]]"),
     CommandSpec::new(
         "shardchannels",
         -2,
@@ -96,12 +103,15 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         NOKEYS,
         pubsub_shardchannels,
     )
-    .doc("pubsub", "7.0.0", "Returns the active shard channels."),
-    CommandSpec::new("shardnumsub", -2, INTROSPECTION, NOKEYS, pubsub_shardnumsub).doc(
-        "pubsub",
-        "7.0.0",
-        "Returns the count of subscribers of shard channels.",
-    ),
+    .doc("pubsub", "7.0.0", "Returns the active shard channels.")
+    .syntax("[pattern]"),
+    CommandSpec::new("shardnumsub", -2, INTROSPECTION, NOKEYS, pubsub_shardnumsub)
+        .doc(
+            "pubsub",
+            "7.0.0",
+            "Returns the count of subscribers of shard channels.",
+        )
+        .syntax("[shardchannel [shardchannel ...]]"),
     CommandSpec::new("help", 2, LOADING | STALE | NO_KEYS, NOKEYS, pubsub_help).doc(
         "pubsub",
         "6.2.0",

@@ -16,26 +16,30 @@ const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | ALL_KEYS;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("eval", -3, EVAL_FLAGS, NOKEYS, eval).doc(
-        "scripting",
-        "2.6.0",
-        "Executes a server-side Lua script.",
-    ),
-    CommandSpec::new("evalsha", -3, EVAL_FLAGS, NOKEYS, evalsha).doc(
-        "scripting",
-        "2.6.0",
-        "Executes a server-side Lua script by SHA1 digest.",
-    ),
-    CommandSpec::new("eval_ro", -3, READONLY | EVAL_FLAGS, NOKEYS, eval_ro).doc(
-        "scripting",
-        "7.0.0",
-        "Executes a read-only server-side Lua script.",
-    ),
-    CommandSpec::new("evalsha_ro", -3, READONLY | EVAL_FLAGS, NOKEYS, evalsha_ro).doc(
-        "scripting",
-        "7.0.0",
-        "Executes a read-only server-side Lua script by SHA1 digest.",
-    ),
+    CommandSpec::new("eval", -3, EVAL_FLAGS, NOKEYS, eval)
+        .doc("scripting", "2.6.0", "Executes a server-side Lua script.")
+        .syntax("script numkeys [key [key ...]] [arg [arg ...]]"),
+    CommandSpec::new("evalsha", -3, EVAL_FLAGS, NOKEYS, evalsha)
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Executes a server-side Lua script by SHA1 digest.",
+        )
+        .syntax("sha1 numkeys [key [key ...]] [arg [arg ...]]"),
+    CommandSpec::new("eval_ro", -3, READONLY | EVAL_FLAGS, NOKEYS, eval_ro)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script.",
+        )
+        .syntax("script numkeys [key [key ...]] [arg [arg ...]]"),
+    CommandSpec::new("evalsha_ro", -3, READONLY | EVAL_FLAGS, NOKEYS, evalsha_ro)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script by SHA1 digest.",
+        )
+        .syntax("sha1 numkeys [key [key ...]] [arg [arg ...]]"),
     CommandSpec::new("script", -2, 0, NOKEYS, container_handler)
         .doc(
             "scripting",
@@ -46,31 +50,39 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("load", 3, NOSCRIPT | STALE, NOKEYS, script_load).doc(
-        "scripting",
-        "2.6.0",
-        "Loads a server-side Lua script to the script cache.",
-    ),
-    CommandSpec::new("exists", -3, NOSCRIPT, NOKEYS, script_exists).doc(
-        "scripting",
-        "2.6.0",
-        "Determines whether server-side Lua scripts exist in the script cache.",
-    ),
-    CommandSpec::new("flush", -2, NOSCRIPT, NOKEYS, script_flush).doc(
-        "scripting",
-        "2.6.0",
-        "Removes all server-side Lua scripts from the script cache.",
-    ),
+    CommandSpec::new("load", 3, NOSCRIPT | STALE, NOKEYS, script_load)
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Loads a server-side Lua script to the script cache.",
+        )
+        .syntax("script"),
+    CommandSpec::new("exists", -3, NOSCRIPT, NOKEYS, script_exists)
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Determines whether server-side Lua scripts exist in the script cache.",
+        )
+        .syntax("sha1 [sha1 ...]"),
+    CommandSpec::new("flush", -2, NOSCRIPT, NOKEYS, script_flush)
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Removes all server-side Lua scripts from the script cache.",
+        )
+        .syntax("[ASYNC | SYNC]:async"),
     CommandSpec::new("kill", 2, NOSCRIPT | ALLOW_BUSY, NOKEYS, script_kill).doc(
         "scripting",
         "2.6.0",
         "Terminates a server-side Lua script during execution.",
     ),
-    CommandSpec::new("debug", 3, NOSCRIPT, NOKEYS, script_debug).doc(
-        "scripting",
-        "3.2.0",
-        "Sets the debug mode of server-side Lua scripts.",
-    ),
+    CommandSpec::new("debug", 3, NOSCRIPT, NOKEYS, script_debug)
+        .doc(
+            "scripting",
+            "3.2.0",
+            "Sets the debug mode of server-side Lua scripts.",
+        )
+        .syntax("<YES | SYNC | NO>:mode"),
     CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, script_help).doc(
         "scripting",
         "5.0.0",

@@ -19,39 +19,56 @@ const ALL: (i32, i32, i32) = (1, -1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sadd", -3, WRITE | DENYOOM | FAST, ONE_KEY, sadd)
-        .doc("set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist."),
+        .doc("set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist.")
+        .syntax("key member [member ...]"),
     CommandSpec::new("srem", -3, WRITE | FAST, ONE_KEY, srem)
-        .doc("set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed."),
+        .doc("set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed.")
+        .syntax("key member [member ...]"),
     CommandSpec::new("smembers", 2, READONLY, ONE_KEY, smembers)
-        .doc("set", "1.0.0", "Returns all members of a set."),
+        .doc("set", "1.0.0", "Returns all members of a set.")
+        .syntax("key"),
     CommandSpec::new("sismember", 3, READONLY | FAST, ONE_KEY, sismember)
-        .doc("set", "1.0.0", "Determines whether a member belongs to a set."),
+        .doc("set", "1.0.0", "Determines whether a member belongs to a set.")
+        .syntax("key member"),
     CommandSpec::new("smismember", -3, READONLY | FAST, ONE_KEY, smismember)
-        .doc("set", "6.2.0", "Determines whether multiple members belong to a set."),
+        .doc("set", "6.2.0", "Determines whether multiple members belong to a set.")
+        .syntax("key member [member ...]"),
     CommandSpec::new("scard", 2, READONLY | FAST, ONE_KEY, scard)
-        .doc("set", "1.0.0", "Returns the number of members in a set."),
+        .doc("set", "1.0.0", "Returns the number of members in a set.")
+        .syntax("key"),
     CommandSpec::new("spop", -2, WRITE | FAST, ONE_KEY, spop)
-        .doc("set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."),
+        .doc("set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.")
+        .syntax("key [count]"),
     CommandSpec::new("srandmember", -2, READONLY, ONE_KEY, srandmember)
-        .doc("set", "1.0.0", "Get one or multiple random members from a set"),
+        .doc("set", "1.0.0", "Get one or multiple random members from a set")
+        .syntax("key [count]"),
     CommandSpec::new("smove", 4, WRITE | FAST, (1, 2, 1), smove)
-        .doc("set", "1.0.0", "Moves a member from one set to another."),
+        .doc("set", "1.0.0", "Moves a member from one set to another.")
+        .syntax("source destination member"),
     CommandSpec::new("sinter", -2, READONLY, ALL, sinter)
-        .doc("set", "1.0.0", "Returns the intersect of multiple sets."),
+        .doc("set", "1.0.0", "Returns the intersect of multiple sets.")
+        .syntax("key [key ...]"),
     CommandSpec::new("sintercard", -3, READONLY | ALL_KEYS, (0, 0, 0), sintercard)
-        .doc("set", "7.0.0", "Returns the number of members of the intersect of multiple sets."),
+        .doc("set", "7.0.0", "Returns the number of members of the intersect of multiple sets.")
+        .syntax("numkeys key [key ...] [LIMIT limit:integer]"),
     CommandSpec::new("sunion", -2, READONLY, ALL, sunion)
-        .doc("set", "1.0.0", "Returns the union of multiple sets."),
+        .doc("set", "1.0.0", "Returns the union of multiple sets.")
+        .syntax("key [key ...]"),
     CommandSpec::new("sdiff", -2, READONLY, ALL, sdiff)
-        .doc("set", "1.0.0", "Returns the difference of multiple sets."),
+        .doc("set", "1.0.0", "Returns the difference of multiple sets.")
+        .syntax("key [key ...]"),
     CommandSpec::new("sinterstore", -3, WRITE | DENYOOM, ALL, sinterstore)
-        .doc("set", "1.0.0", "Stores the intersect of multiple sets in a key."),
+        .doc("set", "1.0.0", "Stores the intersect of multiple sets in a key.")
+        .syntax("destination key [key ...]"),
     CommandSpec::new("sunionstore", -3, WRITE | DENYOOM, ALL, sunionstore)
-        .doc("set", "1.0.0", "Stores the union of multiple sets in a key."),
+        .doc("set", "1.0.0", "Stores the union of multiple sets in a key.")
+        .syntax("destination key [key ...]"),
     CommandSpec::new("sdiffstore", -3, WRITE | DENYOOM, ALL, sdiffstore)
-        .doc("set", "1.0.0", "Stores the difference of multiple sets in a key."),
+        .doc("set", "1.0.0", "Stores the difference of multiple sets in a key.")
+        .syntax("destination key [key ...]"),
     CommandSpec::new("sscan", -3, READONLY, ONE_KEY, sscan)
-        .doc("set", "2.8.0", "Iterates over members of a set."),
+        .doc("set", "2.8.0", "Iterates over members of a set.")
+        .syntax("key cursor [MATCH pattern] [COUNT count]"),
 ];
 
 fn sadd(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {

@@ -61,7 +61,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         "transactions",
         "2.2.0",
         "Monitors changes to keys to determine the execution of a transaction.",
-    ),
+    )
+    .syntax("key [key ...]"),
     // Queued like any command inside MULTI, as in Redis.
     CommandSpec::new(
         "unwatch",

@@ -40,74 +40,108 @@ const BZMPOP_KEYS: (i32, i32, i32) = (3, -1, 1);
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zadd", -4, WRITE | DENYOOM | FAST, ONE_KEY, zadd)
-        .doc("sorted-set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."),
+        .doc("sorted-set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.")
+        .syntax("key [NX | XX]:condition [GT | LT]:comparison [CH]:change [INCR]:increment score:double member [score:double member ...]"),
     CommandSpec::new("zincrby", 4, WRITE | DENYOOM | FAST, ONE_KEY, zincrby)
-        .doc("sorted-set", "1.2.0", "Increments the score of a member in a sorted set."),
+        .doc("sorted-set", "1.2.0", "Increments the score of a member in a sorted set.")
+        .syntax("key increment member"),
     CommandSpec::new("zrem", -3, WRITE | FAST, ONE_KEY, zrem)
-        .doc("sorted-set", "1.2.0", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "1.2.0", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.")
+        .syntax("key member [member ...]"),
     CommandSpec::new("zscore", 3, READONLY | FAST, ONE_KEY, zscore)
-        .doc("sorted-set", "1.2.0", "Returns the score of a member in a sorted set."),
+        .doc("sorted-set", "1.2.0", "Returns the score of a member in a sorted set.")
+        .syntax("key member"),
     CommandSpec::new("zmscore", -3, READONLY | FAST, ONE_KEY, zmscore)
-        .doc("sorted-set", "6.2.0", "Returns the score of one or more members in a sorted set."),
+        .doc("sorted-set", "6.2.0", "Returns the score of one or more members in a sorted set.")
+        .syntax("key member [member ...]"),
     CommandSpec::new("zcard", 2, READONLY | FAST, ONE_KEY, zcard)
-        .doc("sorted-set", "1.2.0", "Returns the number of members in a sorted set."),
+        .doc("sorted-set", "1.2.0", "Returns the number of members in a sorted set.")
+        .syntax("key"),
     CommandSpec::new("zcount", 4, READONLY | FAST, ONE_KEY, zcount)
-        .doc("sorted-set", "2.0.0", "Returns the count of members in a sorted set that have scores within a range."),
+        .doc("sorted-set", "2.0.0", "Returns the count of members in a sorted set that have scores within a range.")
+        .syntax("key min:double max:double"),
     CommandSpec::new("zlexcount", 4, READONLY | FAST, ONE_KEY, zlexcount)
-        .doc("sorted-set", "2.8.9", "Returns the number of members in a sorted set within a lexicographical range."),
+        .doc("sorted-set", "2.8.9", "Returns the number of members in a sorted set within a lexicographical range.")
+        .syntax("key min max"),
     CommandSpec::new("zrange", -4, READONLY, ONE_KEY, zrange)
-        .doc("sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes."),
+        .doc("sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes.")
+        .syntax("key start:string stop [BYSCORE | BYLEX]:sortby [REV] [LIMIT offset count]:offset_count [WITHSCORES]"),
     CommandSpec::new("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), zrangestore)
-        .doc("sorted-set", "6.2.0", "Stores a range of members from sorted set in a key."),
+        .doc("sorted-set", "6.2.0", "Stores a range of members from sorted set in a key.")
+        .syntax("dst:key src:key min max [BYSCORE | BYLEX]:sortby [REV] [LIMIT offset count]:offset_count"),
     CommandSpec::new("zrangebyscore", -4, READONLY, ONE_KEY, zrangebyscore)
-        .doc("sorted-set", "1.0.5", "Returns members in a sorted set within a range of scores."),
+        .doc("sorted-set", "1.0.5", "Returns members in a sorted set within a range of scores.")
+        .syntax("key min:double max:double [WITHSCORES] [LIMIT offset count]:offset_count"),
     CommandSpec::new("zrevrangebyscore", -4, READONLY, ONE_KEY, zrevrangebyscore)
-        .doc("sorted-set", "2.2.0", "Returns members in a sorted set within a range of scores in reverse order."),
+        .doc("sorted-set", "2.2.0", "Returns members in a sorted set within a range of scores in reverse order.")
+        .syntax("key max:double min:double [WITHSCORES] [LIMIT offset count]:offset_count"),
     CommandSpec::new("zrangebylex", -4, READONLY, ONE_KEY, zrangebylex)
-        .doc("sorted-set", "2.8.9", "Returns members in a sorted set within a lexicographical range."),
+        .doc("sorted-set", "2.8.9", "Returns members in a sorted set within a lexicographical range.")
+        .syntax("key min max [LIMIT offset count]:offset_count"),
     CommandSpec::new("zrevrangebylex", -4, READONLY, ONE_KEY, zrevrangebylex)
-        .doc("sorted-set", "2.8.9", "Returns members in a sorted set within a lexicographical range in reverse order."),
+        .doc("sorted-set", "2.8.9", "Returns members in a sorted set within a lexicographical range in reverse order.")
+        .syntax("key max min [LIMIT offset count]:offset_count"),
     CommandSpec::new("zrevrange", -4, READONLY, ONE_KEY, zrevrange)
-        .doc("sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes in reverse order."),
+        .doc("sorted-set", "1.2.0", "Returns members in a sorted set within a range of indexes in reverse order.")
+        .syntax("key start stop:integer [WITHSCORES]"),
     CommandSpec::new("zrank", 3, READONLY | FAST, ONE_KEY, zrank)
-        .doc("sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores."),
+        .doc("sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by ascending scores.")
+        .syntax("key member"),
     CommandSpec::new("zrevrank", 3, READONLY | FAST, ONE_KEY, zrevrank)
-        .doc("sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores."),
+        .doc("sorted-set", "2.0.0", "Returns the index of a member in a sorted set ordered by descending scores.")
+        .syntax("key member"),
     CommandSpec::new("zremrangebyscore", 4, WRITE, ONE_KEY, zremrangebyscore)
-        .doc("sorted-set", "1.2.0", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "1.2.0", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.")
+        .syntax("key min:double max:double"),
     CommandSpec::new("zremrangebyrank", 4, WRITE, ONE_KEY, zremrangebyrank)
-        .doc("sorted-set", "2.0.0", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "2.0.0", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.")
+        .syntax("key start stop:integer"),
     CommandSpec::new("zremrangebylex", 4, WRITE, ONE_KEY, zremrangebylex)
-        .doc("sorted-set", "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."),
+        .doc("sorted-set", "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.")
+        .syntax("key min max"),
     CommandSpec::new("zpopmin", -2, WRITE | FAST, ONE_KEY, zpopmin)
-        .doc("sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+        .doc("sorted-set", "5.0.0", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.")
+        .syntax("key [count]"),
     CommandSpec::new("zpopmax", -2, WRITE | FAST, ONE_KEY, zpopmax)
-        .doc("sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."),
+        .doc("sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.")
+        .syntax("key [count]"),
     // Redis 7.0.15 flags BZPOPMIN and BZPOPMAX `noscript`, but not BZMPOP.
     CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, BZPOP_KEYS, bzpopmin)
-        .doc("sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+        .doc("sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.")
+        .syntax("key [key ...] timeout:double"),
     CommandSpec::new("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, BZPOP_KEYS, bzpopmax)
-        .doc("sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+        .doc("sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.")
+        .syntax("key [key ...] timeout:double"),
     CommandSpec::new("bzmpop", -5, WRITE | BLOCKING, BZMPOP_KEYS, bzmpop)
-        .doc("sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."),
+        .doc("sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.")
+        .syntax("timeout:double numkeys key [key ...] <MIN | MAX>:where [COUNT count]"),
     CommandSpec::new("zrandmember", -2, READONLY, ONE_KEY, zrandmember)
-        .doc("sorted-set", "6.2.0", "Returns one or more random members from a sorted set."),
+        .doc("sorted-set", "6.2.0", "Returns one or more random members from a sorted set.")
+        .syntax("key [count [WITHSCORES]]:options"),
     CommandSpec::new("zscan", -3, READONLY, ONE_KEY, zscan)
-        .doc("sorted-set", "2.8.0", "Iterates over members and scores of a sorted set."),
+        .doc("sorted-set", "2.8.0", "Iterates over members and scores of a sorted set.")
+        .syntax("key cursor [MATCH pattern] [COUNT count]"),
     CommandSpec::new("zunionstore", -4, WRITE | DENYOOM | ALL_KEYS, NOKEYS, zunionstore)
-        .doc("sorted-set", "2.0.0", "Stores the union of multiple sorted sets in a key."),
+        .doc("sorted-set", "2.0.0", "Stores the union of multiple sorted sets in a key.")
+        .syntax("destination numkeys key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [AGGREGATE <SUM | MIN | MAX>:aggregate]"),
     CommandSpec::new("zinterstore", -4, WRITE | DENYOOM | ALL_KEYS, NOKEYS, zinterstore)
-        .doc("sorted-set", "2.0.0", "Stores the intersect of multiple sorted sets in a key."),
+        .doc("sorted-set", "2.0.0", "Stores the intersect of multiple sorted sets in a key.")
+        .syntax("destination numkeys key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [AGGREGATE <SUM | MIN | MAX>:aggregate]"),
     CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM | ALL_KEYS, NOKEYS, zdiffstore)
-        .doc("sorted-set", "6.2.0", "Stores the difference of multiple sorted sets in a key."),
+        .doc("sorted-set", "6.2.0", "Stores the difference of multiple sorted sets in a key.")
+        .syntax("destination numkeys key [key ...]"),
     CommandSpec::new("zunion", -3, READONLY | ALL_KEYS, NOKEYS, zunion)
-        .doc("sorted-set", "6.2.0", "Returns the union of multiple sorted sets."),
+        .doc("sorted-set", "6.2.0", "Returns the union of multiple sorted sets.")
+        .syntax("numkeys key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [AGGREGATE <SUM | MIN | MAX>:aggregate] [WITHSCORES]"),
     CommandSpec::new("zinter", -3, READONLY | ALL_KEYS, NOKEYS, zinter)
-        .doc("sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets."),
+        .doc("sorted-set", "6.2.0", "Returns the intersect of multiple sorted sets.")
+        .syntax("numkeys key [key ...] [WEIGHTS weight:integer [weight:integer ...]] [AGGREGATE <SUM | MIN | MAX>:aggregate] [WITHSCORES]"),
     CommandSpec::new("zdiff", -3, READONLY | ALL_KEYS, NOKEYS, zdiff)
-        .doc("sorted-set", "6.2.0", "Returns the difference between multiple sorted sets."),
+        .doc("sorted-set", "6.2.0", "Returns the difference between multiple sorted sets.")
+        .syntax("numkeys key [key ...] [WITHSCORES]"),
     CommandSpec::new("zintercard", -3, READONLY | ALL_KEYS, NOKEYS, zintercard)
-        .doc("sorted-set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets."),
+        .doc("sorted-set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.")
+        .syntax("numkeys key [key ...] [LIMIT limit:integer]"),
 ];
 
 /// Writes `(member, score)` elements: `[member, score]` pairs when `with_scores`

@@ -237,33 +237,66 @@ impl<'l, 'a> DbView<'l, 'a> {
         self.locked
     }
 
-    /// A live entry for reading; counts a keyspace hit or miss as Redis does.
-    pub fn read(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        let (db, now) = (self.db, self.now_ms);
-        let Shard { dbs, stats } = self.locked.shard_for(key);
-        let found = dbs[db].lookup(key, now, stats);
-        match found {
-            Some(_) => stats.keyspace_hits += 1,
-            None => stats.keyspace_misses += 1,
-        }
-        found
-    }
-
-    /// A live entry, for a command about to change it (not counted as a hit or miss).
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+    /// The live entry under `key`, without statistics or change counting.
+    fn live(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let (db, now) = (self.db, self.now_ms);
         let shard = self.locked.shard_for(key);
         shard.dbs[db].lookup(key, now, &mut shard.stats)
     }
 
+    /// A live entry, mutable; counts a keyspace hit or miss as Redis does, and counts
+    /// as a change when found (the caller may modify it).
+    pub fn read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let (db, now) = (self.db, self.now_ms);
+        let (Shard { dbs, stats, .. }, changes) = self.locked.shard_and_changes(key);
+        let found = dbs[db].lookup(key, now, stats);
+        match found {
+            Some(_) => {
+                stats.keyspace_hits += 1;
+                *changes += 1;
+            }
+            None => stats.keyspace_misses += 1,
+        }
+        found
+    }
+
+    /// A live entry, read-only; counts a keyspace hit or miss. Never a change.
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Entry> {
+        let (db, now) = (self.db, self.now_ms);
+        let Shard { dbs, stats, .. } = self.locked.shard_for(key);
+        let found = dbs[db].lookup(key, now, stats);
+        match found {
+            Some(_) => stats.keyspace_hits += 1,
+            None => stats.keyspace_misses += 1,
+        }
+        found.map(|entry| &*entry)
+    }
+
+    /// A live entry, for a command about to change it (not counted as a hit or miss;
+    /// counted as a change when found).
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let (db, now) = (self.db, self.now_ms);
+        let (shard, changes) = self.locked.shard_and_changes(key);
+        let found = shard.dbs[db].lookup(key, now, &mut shard.stats);
+        if found.is_some() {
+            *changes += 1;
+        }
+        found
+    }
+
     /// Whether a live key exists.
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.get_mut(key).is_some()
+        self.live(key).is_some()
     }
 
     /// The type of a live key.
     pub fn type_of(&mut self, key: &[u8]) -> Option<ValueType> {
-        self.get_mut(key).map(|entry| entry.value.value_type())
+        self.live(key).map(|entry| entry.value.value_type())
+    }
+
+    /// The deadline of a live key (None if it has none or does not exist).
+    pub fn expire_at(&mut self, key: &[u8]) -> Option<u64> {
+        self.live(key).and_then(|entry| entry.expire_at())
     }
 
     /// Stores a value with a deadline (0 = none), replacing the previous entry.
@@ -278,19 +311,19 @@ impl<'l, 'a> DbView<'l, 'a> {
 
     /// Removes a live key. Returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        self.get_mut(key)?;
+        self.live(key)?;
         self.db_mut(key).remove(key)
     }
 
     /// Sets (non-zero) or clears (0) a live key's deadline.
     pub fn set_expire(&mut self, key: &[u8], expire_at: u64) -> bool {
-        self.get_mut(key).is_some() && self.db_mut(key).set_expire(key, expire_at)
+        self.live(key).is_some() && self.db_mut(key).set_expire(key, expire_at)
     }
 
     /// Removes `key` if it holds an empty collection; Redis never keeps those.
     pub fn remove_if_empty(&mut self, key: &[u8]) {
         if self
-            .get_mut(key)
+            .live(key)
             .is_some_and(|entry| entry.value.is_empty_collection())
         {
             self.db_mut(key).remove(key);
@@ -310,9 +343,23 @@ impl<'l, 'a> DbView<'l, 'a> {
         }
     }
 
-    /// The database slice of `key`'s shard.
+    /// Like [`DbView::typed`], read-only: never counts as a change.
+    pub fn typed_ref(
+        &mut self,
+        key: &[u8],
+        expected: ValueType,
+    ) -> Result<Option<&Value>, crate::store::StoreError> {
+        match self.peek(key) {
+            None => Ok(None),
+            Some(entry) if entry.value.value_type() == expected => Ok(Some(&entry.value)),
+            Some(_) => Err(crate::store::StoreError::WrongType),
+        }
+    }
+
+    /// The database slice of `key`'s shard, for direct changes (counted as a change).
     pub fn db_mut(&mut self, key: &[u8]) -> &mut Db {
         let db = self.db;
+        self.locked.changes += 1;
         &mut self.locked.shard_for(key).dbs[db]
     }
 
@@ -320,7 +367,7 @@ impl<'l, 'a> DbView<'l, 'a> {
     pub fn len(&mut self) -> usize {
         let db = self.db;
         self.locked
-            .shards()
+            .shards_ref()
             .map(|(_, shard)| shard.dbs[db].len())
             .sum()
     }

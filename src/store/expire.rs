@@ -16,7 +16,7 @@ pub const SWEEP_BUDGET: usize = 200;
 /// The number of keys expired.
 pub fn sweep_step(keyspace: &Keyspace, now_ms: u64) -> u64 {
     let mut expired = 0;
-    keyspace.for_each_shard(|_, shard| {
+    keyspace.for_each_idle_shard(|_, shard| {
         let mut in_shard = 0;
         for db in shard.dbs.iter_mut() {
             in_shard += db.sweep(now_ms, SWEEP_BUDGET).1;

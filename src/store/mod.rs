@@ -24,6 +24,7 @@ pub mod strings;
 pub mod value;
 
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -61,6 +62,9 @@ pub struct ShardStats {
 pub struct Shard {
     pub dbs: Box<[Db]>,
     pub stats: ShardStats,
+    /// A point-in-time copy (snapshot, log rewrite) still waiting for this shard: it
+    /// is taken before anyone gets mutable access to the shard. See [`ShardCapture`].
+    capture: Option<Arc<dyn ShardCapture>>,
 }
 
 impl Shard {
@@ -68,8 +72,38 @@ impl Shard {
         Shard {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             stats: ShardStats::default(),
+            capture: None,
         }
     }
+
+    /// Hands the shard to a pending capture, if one is waiting for it.
+    fn settle(&mut self, index: usize) {
+        if let Some(capture) = self.capture.take() {
+            capture.capture(index, self);
+        }
+    }
+
+    /// Whether a capture is still waiting for this shard.
+    pub fn capture_pending(&self) -> bool {
+        self.capture.is_some()
+    }
+}
+
+/// Receives a point-in-time copy of every shard: the snapshot and log-rewrite jobs.
+///
+/// # How a consistent copy is taken without stopping clients
+/// [`Keyspace::begin_capture`] holds every shard lock for an instant and arms the
+/// capture on each shard. From then on, each shard is handed to
+/// [`ShardCapture::capture`] exactly once, under its lock, by whoever reaches it
+/// first: the background job walking the shards, or a command about to touch it
+/// (any access through [`Locked::shard`] or [`Locked::shards`]). Nothing can change a
+/// shard before it was copied, so the copies together are the dataset as it was at
+/// the instant of `begin_capture`. A command that gets there first pays for copying
+/// one shard (1/[`SHARD_COUNT`] of the data); the rest of the work happens on the
+/// job's thread.
+pub trait ShardCapture: Send + Sync {
+    /// Copies `shard` (number `index`). Called once per shard, with its lock held.
+    fn capture(&self, index: usize, shard: &Shard);
 }
 
 /// All databases, sharded.
@@ -115,6 +149,7 @@ impl Keyspace {
             keyspace: self,
             guards: std::array::from_fn(|_| None),
             mask,
+            changes: 0,
         };
         let mut rest = mask;
         while rest != 0 {
@@ -133,8 +168,45 @@ impl Keyspace {
     /// Runs `f` on each shard in turn, one lock at a time (background sweeps, INFO).
     pub fn for_each_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
         for (index, shard) in self.shards.iter().enumerate() {
-            f(index, &mut shard.lock());
+            let mut guard = shard.lock();
+            guard.settle(index);
+            f(index, &mut guard);
         }
+    }
+
+    /// Like [`Keyspace::for_each_shard`], but skips shards a capture is still waiting
+    /// for, so that housekeeping (the expiry sweep) never does a capture's work.
+    pub fn for_each_idle_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
+        for (index, shard) in self.shards.iter().enumerate() {
+            let mut guard = shard.lock();
+            if !guard.capture_pending() {
+                f(index, &mut guard);
+            }
+        }
+    }
+
+    /// Arms `capture` on every shard while holding every lock at once, and runs
+    /// `at_cut` at that instant (the log marks where the copy stands). See
+    /// [`ShardCapture`].
+    ///
+    /// # Panics
+    /// If a capture is already armed: callers run one capture at a time.
+    pub fn begin_capture<R>(
+        &self,
+        capture: Arc<dyn ShardCapture>,
+        at_cut: impl FnOnce() -> R,
+    ) -> R {
+        let mut guards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(|s| s.lock()).collect();
+        for guard in guards.iter_mut() {
+            assert!(guard.capture.is_none(), "one capture at a time");
+            guard.capture = Some(capture.clone());
+        }
+        at_cut()
+    }
+
+    /// Makes sure shard `index` has been captured (the capture job's walk).
+    pub fn settle_shard(&self, index: usize) {
+        self.shards[index].lock().settle(index);
     }
 }
 
@@ -150,6 +222,8 @@ pub struct Locked<'a> {
     keyspace: &'a Keyspace,
     guards: [Option<MutexGuard<'a, Shard>>; SHARD_COUNT],
     mask: u64,
+    /// Bumped by every path that may change data (see [`Locked::changes`]).
+    changes: u64,
 }
 
 impl<'a> Locked<'a> {
@@ -176,19 +250,60 @@ impl<'a> Locked<'a> {
         self.shard(index)
     }
 
-    /// A held shard by index.
-    pub fn shard(&mut self, index: usize) -> &mut Shard {
-        self.guards[index]
+    /// The shard holding `key`, and the change counter, borrowed together.
+    fn shard_and_changes(&mut self, key: &[u8]) -> (&mut Shard, &mut u64) {
+        let index = self.keyspace.shard_of(key);
+        let shard = self.guards[index]
             .as_deref_mut()
-            .expect("command touched a key outside the shards it declared")
+            .expect("command touched a key outside the shards it declared");
+        shard.settle(index);
+        (shard, &mut self.changes)
     }
 
-    /// Every held shard, in index order.
+    /// A held shard by index.
+    pub fn shard(&mut self, index: usize) -> &mut Shard {
+        let shard = self.guards[index]
+            .as_deref_mut()
+            .expect("command touched a key outside the shards it declared");
+        shard.settle(index);
+        shard
+    }
+
+    /// Every held shard, in index order. Counts as a change (callers get raw mutable
+    /// access: FLUSHDB, SWAPDB...).
     pub fn shards(&mut self) -> impl Iterator<Item = (usize, &mut Shard)> {
+        self.changes += 1;
         self.guards
             .iter_mut()
             .enumerate()
-            .filter_map(|(index, guard)| guard.as_deref_mut().map(|shard| (index, shard)))
+            .filter_map(|(index, guard)| {
+                guard.as_deref_mut().map(|shard| {
+                    shard.settle(index);
+                    (index, shard)
+                })
+            })
+    }
+
+    /// Every held shard, read-only (INFO, DBSIZE): never waits for a capture.
+    pub fn shards_ref(&self) -> impl Iterator<Item = (usize, &Shard)> {
+        self.guards
+            .iter()
+            .enumerate()
+            .filter_map(|(index, guard)| guard.as_deref().map(|shard| (index, shard)))
+    }
+
+    /// How many times data may have changed through these locks: bumped when a key is
+    /// inserted, removed or given a deadline, and whenever a command obtains mutable
+    /// access to a live value or to a raw shard. A write command that leaves it
+    /// unchanged changed nothing, so the append-only log skips it. The count errs on
+    /// the side of "changed": mutable access that ends up changing nothing counts.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Records a change the counter cannot see (for code that edits shards directly).
+    pub fn note_change(&mut self) {
+        self.changes += 1;
     }
 
     /// A view of database `db` at time `now_ms` (Unix milliseconds).

@@ -17,7 +17,7 @@ pub enum Expiry {
 impl DbView<'_, '_> {
     /// The string under `key`.
     pub fn get_string(&mut self, key: &[u8]) -> Result<Option<&[u8]>, StoreError> {
-        match self.typed(key, ValueType::String)? {
+        match self.typed_ref(key, ValueType::String)? {
             Some(Value::Str(bytes)) => Ok(Some(bytes)),
             _ => Ok(None),
         }
@@ -28,7 +28,7 @@ impl DbView<'_, '_> {
         let expire_at = match expiry {
             Expiry::Clear => 0,
             Expiry::At(at) => at,
-            Expiry::Keep => self.get_mut(key).and_then(|e| e.expire_at()).unwrap_or(0),
+            Expiry::Keep => self.expire_at(key).unwrap_or(0),
         };
         self.insert(key, Value::Str(value.into()), expire_at);
     }

@@ -10,10 +10,13 @@
 //!   socket-free.
 //! * [`server`]: shared state, listening, the per-client task, shutdown.
 //! * [`config`]: every option, its default, and redis.conf parsing.
+//! * [`persist`]: durability: the append-only log (group commit), snapshots,
+//!   rewrites, recovery and `check-aof`.
 //! * [`util`]: glob matching and Redis's number formats.
 
 pub mod commands;
 pub mod config;
+pub mod persist;
 pub mod protocol;
 pub mod server;
 pub mod store;

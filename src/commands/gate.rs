@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use crate::commands::table::CommandTable;
 use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
+use crate::persist;
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
@@ -192,6 +193,10 @@ pub fn execute(
 /// Calls a handler with an already-locked store (EXEC and scripts reuse their locks),
 /// adding what it leaves to do to `effects`.
 ///
+/// This is also where commands reach the append-only log: after the handler, while
+/// the locks are still held, a write command that changed something is logged (see
+/// [`crate::persist::hook`] for the rules, and for what EXEC and scripts must do).
+///
 /// # Returns
 /// The handler's flow, and whether it failed.
 #[allow(clippy::too_many_arguments)]
@@ -206,6 +211,11 @@ pub fn run_handler<'a>(
     effects: &mut Effects,
 ) -> (Flow, bool) {
     let protocol = client.protocol;
+    let frame = persist::hook::enter(
+        &mut effects.log,
+        client.db,
+        store.as_ref().map_or(0, Locked::changes),
+    );
     let mut ctx = Ctx {
         server,
         client,
@@ -225,6 +235,17 @@ pub fn run_handler<'a>(
             true
         }
     };
+    let changes_after = ctx.store.as_ref().map_or(0, Locked::changes);
+    persist::hook::leave(
+        server,
+        &mut ctx.effects.log,
+        frame,
+        spec,
+        args,
+        failed,
+        changes_after,
+        now_ms,
+    );
     (std::mem::take(&mut ctx.flow), failed)
 }
 

@@ -190,21 +190,26 @@ fn expire_generic(
     let now = ctx.now_ms as i64;
     let (mut db, out) = ctx.db_and_out();
     let key = &args[1];
-    let Some(entry) = db.get_mut(key) else {
-        out.int(0);
-        return Ok(());
-    };
-    let new = at.max(0) as u64;
-    if !condition.allows(entry.expire_at(), new) {
+    if !db.exists(key) {
         out.int(0);
         return Ok(());
     }
+    let new = at.max(0) as u64;
+    if !condition.allows(db.expire_at(key), new) {
+        out.int(0);
+        return Ok(());
+    }
+    // Logged as what it did, with an absolute deadline, whatever the form sent.
+    let mut digits = itoa::Buffer::new();
     if at <= now {
         db.remove(key);
+        out.int(1);
+        ctx.propagate(&[b"DEL", key]);
     } else {
         db.set_expire(key, new);
+        out.int(1);
+        ctx.propagate(&[b"PEXPIREAT", key, digits.format(new).as_bytes()]);
     }
-    out.int(1);
     Ok(())
 }
 
@@ -273,7 +278,7 @@ fn pexpiretime(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn persist(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    let had_deadline = db.get_mut(&args[1]).and_then(|e| e.expire_at()).is_some();
+    let had_deadline = db.expire_at(&args[1]).is_some();
     if had_deadline {
         db.set_expire(&args[1], 0);
     }

@@ -14,6 +14,7 @@ pub mod context;
 pub mod error;
 pub mod gate;
 pub mod keys;
+pub mod persistence;
 pub mod server;
 pub mod strings;
 pub mod table;

@@ -3,15 +3,16 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::commands::{CommandSpec, connection, keys, server, strings};
+use crate::commands::{CommandSpec, connection, keys, persistence, server, strings};
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 4] {
+fn families() -> [&'static [CommandSpec]; 5] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
         keys::COMMANDS,
         server::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 

@@ -10,6 +10,11 @@
 //! After a protocol error the replies owed so far are written, then the error, then
 //! the write side is shut and the input drained briefly, so the client reads the
 //! reason instead of a reset.
+//!
+//! Durability: replies leave only once the append-only log covers every write
+//! appended before them (see [`crate::persist`]): the client's own writes, and any
+//! write whose effect a reply could show. Many connections wait on the same log
+//! write (and fsync), which is what makes group commit pay.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -188,6 +193,7 @@ async fn write_out(
     stream: &mut TcpStream,
     output: &mut Vec<u8>,
 ) -> std::io::Result<()> {
+    server.persistence.wait_durable().await;
     stream.write_all(output).await?;
     server
         .stats

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::table::CommandTable;
 use crate::config::{Config, OutputLimit};
+use crate::persist::Persistence;
 use crate::protocol::Args;
 use crate::server::client::{Client, ClientHandle};
 use crate::server::stats::Stats;
@@ -45,7 +46,10 @@ pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
 /// State shared by every connection.
 pub struct Server {
     pub config: RwLock<Config>,
-    pub keyspace: Keyspace,
+    /// Shared with the persistence jobs, which copy it in the background.
+    pub keyspace: Arc<Keyspace>,
+    /// The append-only log, snapshots and recovery.
+    pub persistence: Persistence,
     pub clients: DashMap<u64, Arc<ClientHandle>>,
     pub stats: Stats,
     pub started: Instant,
@@ -54,8 +58,6 @@ pub struct Server {
     pub shutdown: CancellationToken,
     /// The addresses actually listened on.
     pub listening: Mutex<Vec<SocketAddr>>,
-    /// Unix seconds of the last successful save (`LASTSAVE`).
-    pub lastsave: AtomicU64,
     next_client_id: AtomicU64,
     /// Cached from `requirepass`, read on every command.
     auth_required: AtomicBool,
@@ -71,8 +73,10 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config) -> Self {
         let auth_required = config.auth_required();
+        let keyspace = Arc::new(Keyspace::new(config.databases));
         Server {
-            keyspace: Keyspace::new(config.databases),
+            persistence: Persistence::new(&config, keyspace.clone()),
+            keyspace,
             config: RwLock::new(config),
             clients: DashMap::new(),
             stats: Stats::new(CommandTable::get().len()),
@@ -80,7 +84,6 @@ impl Server {
             run_id: random_hex(40),
             shutdown: CancellationToken::new(),
             listening: Mutex::new(Vec::new()),
-            lastsave: AtomicU64::new(now_us() / 1_000_000),
             next_client_id: AtomicU64::new(1),
             auth_required: AtomicBool::new(auth_required),
             loading: AtomicBool::new(false),
@@ -105,6 +108,7 @@ impl Server {
         let config = self.config.read();
         self.auth_required
             .store(config.auth_required(), Ordering::Relaxed);
+        self.persistence.reconfigure(&config);
     }
 
     pub fn is_loading(&self) -> bool {

@@ -1,0 +1,162 @@
+//! How commands reach the log: the hook in [`crate::commands::gate::run_handler`].
+//!
+//! # What every command family gets for free
+//! `run_handler` calls [`enter`] before a handler and [`leave`] after it, while the
+//! command's shard locks are still held. `leave` logs the command **as sent** when
+//! all of these hold:
+//! * the command is declared `WRITE`;
+//! * it did not fail;
+//! * it changed something: [`crate::store::Locked::changes`] moved (every
+//!   [`crate::store::DbView`] path that inserts, removes, sets a deadline or hands
+//!   out mutable access to a live value bumps it), or the handler called
+//!   [`crate::commands::Ctx::mark_changed`].
+//!
+//! So a new family (lists, hashes, sets, sorted sets...) is logged correctly without
+//! any work, as long as its commands are deterministic and change data through
+//! `DbView`.
+//!
+//! # When a handler must say what to log
+//! Replay runs the logged commands again, each with the clock it originally ran at
+//! (see [`crate::persist::record`]), so the logged form must give the same result.
+//! A handler calls [`crate::commands::Ctx::propagate`] (once per command to log;
+//! this replaces the as-sent form) when its request is not that:
+//! * relative deadlines: `EXPIRE`, `SETEX`, `SET ... EX`, `GETEX` → `PEXPIREAT` or
+//!   `SET ... PXAT` (done here for strings and keys);
+//! * floating point: `INCRBYFLOAT` → `SET key result KEEPTTL`; `HINCRBYFLOAT` →
+//!   `HSET key field result`;
+//! * randomness: `SPOP` → `SREM` of the members it popped; `SRANDMEMBER` is a read;
+//! * blocking hand-offs: a push whose element went straight to a blocked client logs
+//!   the push and the pop it amounts to (`LPUSH q x` + `RPOP q`), and a blocked
+//!   client served later logs its pop (`RPOP q`, `LMOVE src dst RIGHT LEFT`...).
+//!   Several `propagate` calls in one command are written as one `MULTI`/`EXEC`
+//!   unit, so replay applies all or none.
+//!
+//! [`crate::commands::Ctx::propagate_none`] logs nothing for a command that changed
+//! nothing lasting.
+//!
+//! # Nesting: transactions and scripts
+//! `EXEC` and scripts run each command through `run_handler`, passing their own
+//! [`crate::commands::Effects`]. Nested commands' records are collected in that
+//! `Effects`, and the outermost `run_handler` writes them as one `MULTI`/`EXEC` unit
+//! when it returns. The outer command's own request (`EXEC`, `EVALSHA ...`) is not
+//! logged when nested commands logged anything: scripts are logged by their effects,
+//! so replay never needs the script. Two rules for that code:
+//! * nested commands must go through `run_handler` (never call a handler directly);
+//! * the outer command must hold its shard locks until its own `run_handler`
+//!   returns (keep them in its `Ctx::store`), so that the unit is appended before
+//!   any other client can touch those keys.
+//!
+//! # Effects outside any command
+//! Code that changes data with no command running (none today) calls
+//! [`crate::persist::Persistence::log_command`] while holding the keys' locks.
+
+use crate::commands::CommandSpec;
+use crate::commands::flags::WRITE;
+use crate::persist::record::Unit;
+use crate::protocol::Args;
+use crate::server::Server;
+
+/// The log's share of a command's [`crate::commands::Effects`].
+#[derive(Debug, Default)]
+pub struct LogEffects {
+    /// How many `run_handler` calls are running (1 while a top-level handler runs).
+    depth: u32,
+    /// Records of finished nested commands, written when the outermost returns.
+    nested: Unit,
+    /// The running command's own choice of records (`Ctx::propagate`).
+    explicit: Option<Unit>,
+    /// Set by `Ctx::mark_changed`.
+    marked: bool,
+}
+
+impl LogEffects {
+    /// Adds a record to log for the running command, replacing its request.
+    pub fn propagate<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+        self.explicit
+            .get_or_insert_with(Unit::default)
+            .push(db, args);
+    }
+
+    /// The running command logs nothing (unless it also calls `propagate`).
+    pub fn propagate_none(&mut self) {
+        self.explicit.get_or_insert_with(Unit::default);
+    }
+
+    /// The running command changed data the store's counter cannot see.
+    pub fn mark_changed(&mut self) {
+        self.marked = true;
+    }
+
+    /// Whether a top-level handler is running (depth 0 means none).
+    pub fn nested(&self) -> bool {
+        self.depth > 1
+    }
+}
+
+/// What [`enter`] saves for [`leave`].
+pub struct Frame {
+    outer_explicit: Option<Unit>,
+    outer_marked: bool,
+    nested_before: usize,
+    db: usize,
+    changes_before: u64,
+}
+
+/// Called by `run_handler` before the handler runs in database `db`, with the
+/// store's change count.
+pub fn enter(log: &mut LogEffects, db: usize, changes_before: u64) -> Frame {
+    log.depth += 1;
+    Frame {
+        outer_explicit: log.explicit.take(),
+        outer_marked: std::mem::take(&mut log.marked),
+        nested_before: log.nested.len(),
+        db,
+        changes_before,
+    }
+}
+
+/// Called by `run_handler` after the handler, while the locks are still held:
+/// decides what this command logs and, at the outermost level, appends it.
+#[allow(clippy::too_many_arguments)]
+pub fn leave(
+    server: &Server,
+    log: &mut LogEffects,
+    frame: Frame,
+    spec: &CommandSpec,
+    args: Args<'_>,
+    failed: bool,
+    changes_after: u64,
+    now_ms: u64,
+) {
+    log.depth -= 1;
+    let explicit = std::mem::replace(&mut log.explicit, frame.outer_explicit);
+    let marked = std::mem::replace(&mut log.marked, frame.outer_marked);
+    let write = spec.has(WRITE);
+    let changed = changes_after != frame.changes_before
+        || marked
+        || explicit.as_ref().is_some_and(|unit| !unit.is_empty());
+    let persistence = &server.persistence;
+    if write && changed && !failed {
+        persistence.note_dirty();
+    }
+    if !persistence.logging() {
+        log.nested.clear();
+        return;
+    }
+    let children = log.nested.len() - frame.nested_before;
+    let as_sent = children == 0 && write && changed && !failed;
+    match explicit {
+        Some(mut unit) => log.nested.append(&mut unit),
+        None if as_sent && log.depth == 0 && log.nested.is_empty() => {
+            // The common case: one top-level command, encoded straight into the log.
+            persistence.log_args(frame.db, args, now_ms);
+            return;
+        }
+        None if as_sent => log.nested.push(frame.db, args.iter()),
+        None => {}
+    }
+    if log.depth == 0 && !log.nested.is_empty() {
+        persistence.log_unit(&log.nested, now_ms);
+        log.nested.clear();
+    }
+}

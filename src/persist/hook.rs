@@ -160,3 +160,157 @@ pub fn leave(
         log.nested.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::flags::{NO_KEYS, WRITE};
+    use crate::commands::table::CommandTable;
+    use crate::commands::{CmdResult, CommandSpec, Ctx, gate};
+    use crate::config::Config;
+    use crate::protocol::{Args, OwnedArgs};
+    use crate::server::Server;
+    use crate::server::client::{Client, ClientHandle};
+    use std::sync::Arc;
+
+    /// Stands in for EXEC or a script: runs `SET a 1`, `INCR n`, `SETNX a 2` (which
+    /// changes nothing) through `run_handler`, sharing its effects.
+    fn nested(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+        let server = ctx.server;
+        for words in [&["SET", "a", "1"][..], &["INCR", "n"], &["SETNX", "a", "2"]] {
+            let owned = OwnedArgs::from_slices(words.iter().map(|w| w.as_bytes()));
+            let args = owned.args();
+            let spec = CommandTable::get().lookup(&args[0]).unwrap();
+            let store = gate::lock_for(server, spec, &args);
+            let mut scratch = Vec::new();
+            gate::run_handler(
+                server,
+                ctx.client,
+                &mut scratch,
+                spec,
+                args,
+                store,
+                ctx.now_ms,
+                ctx.effects,
+            );
+        }
+        Ok(())
+    }
+
+    /// A write whose request is not what it logs: two records, so a MULTI/EXEC unit.
+    fn handoff(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+        ctx.propagate(&[b"SET", b"q", b"x"]);
+        ctx.propagate(&[b"DEL", b"q"]);
+        ctx.out.ok();
+        Ok(())
+    }
+
+    /// A write that says it logs nothing.
+    fn quiet(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+        ctx.mark_changed();
+        ctx.propagate_none();
+        ctx.out.ok();
+        Ok(())
+    }
+
+    static NESTED: CommandSpec = CommandSpec::new("nested", 1, NO_KEYS, (0, 0, 0), nested);
+    static HANDOFF: CommandSpec =
+        CommandSpec::new("handoff", 1, WRITE | NO_KEYS, (0, 0, 0), handoff);
+    static QUIET: CommandSpec = CommandSpec::new("quiet", 1, WRITE | NO_KEYS, (0, 0, 0), quiet);
+
+    fn run(server: &Server, client: &mut Client, words: &[&str], spec: &'static CommandSpec) {
+        let owned = OwnedArgs::from_slices(words.iter().map(|w| w.as_bytes()));
+        let mut out = Vec::new();
+        let store = gate::lock_for(server, spec, &owned.args());
+        let mut effects = crate::commands::Effects::default();
+        gate::run_handler(
+            server,
+            client,
+            &mut out,
+            spec,
+            owned.args(),
+            store,
+            1_000,
+            &mut effects,
+        );
+    }
+
+    fn command(name: &str) -> &'static CommandSpec {
+        CommandTable::get().lookup(name.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn nested_commands_are_logged_as_one_transaction_and_no_ops_are_not() {
+        let dir = std::env::temp_dir().join(format!(
+            "broker-hook-{}-{}",
+            std::process::id(),
+            crate::server::random_hex(8)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = Config {
+            dir: dir.clone(),
+            ..Config::default()
+        };
+        let server = Server::new(config);
+        server.persistence.recover(&server).unwrap();
+        let nowhere = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut client = Client::new(Arc::new(ClientHandle::new(1, nowhere, nowhere)), true);
+        run(&server, &mut client, &["nested"], &NESTED);
+        run(&server, &mut client, &["SETNX", "a", "3"], command("setnx"));
+        run(
+            &server,
+            &mut client,
+            &["INCR", "not-a-number-key"],
+            command("incr"),
+        );
+        run(&server, &mut client, &["SET", "s", "x"], command("set"));
+        run(
+            &server,
+            &mut client,
+            &["APPEND", "s", "y"],
+            command("append"),
+        );
+        run(&server, &mut client, &["INCR", "s"], command("incr"));
+        run(&server, &mut client, &["handoff"], &HANDOFF);
+        run(&server, &mut client, &["quiet"], &QUIET);
+        server.persistence.shutdown();
+        let bytes = std::fs::read(dir.join("appendonly.aof")).unwrap();
+        let start = bytes.windows(3).position(|w| w == b"#T:").unwrap();
+        let log: Vec<String> = String::from_utf8_lossy(&bytes[start..])
+            .split("\r\n")
+            .filter(|line| !line.starts_with('*') && !line.starts_with('$') && !line.is_empty())
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            log,
+            [
+                "#T:1000",
+                "SELECT",
+                "0",
+                "MULTI",
+                "SET",
+                "a",
+                "1",
+                "INCR",
+                "n",
+                "EXEC",
+                "INCR",
+                "not-a-number-key",
+                "SET",
+                "s",
+                "x",
+                "APPEND",
+                "s",
+                "y",
+                "MULTI",
+                "SET",
+                "q",
+                "x",
+                "DEL",
+                "q",
+                "EXEC"
+            ],
+            "{log:?}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -121,7 +121,12 @@ struct JobState {
     last_rewrite_seconds: Option<u64>,
     rewrites: u64,
     saves: u64,
+    /// When a rewrite last failed: automatic ones wait a while before trying again.
+    rewrite_failed_at: Option<Instant>,
 }
+
+/// How long automatic rewrites wait after a failed one.
+const REWRITE_RETRY: Duration = Duration::from_secs(60);
 
 /// State shared with the job threads.
 pub(crate) struct Inner {
@@ -184,6 +189,7 @@ impl Inner {
                 jobs.rewrite_ok = ok;
                 jobs.last_rewrite_seconds = Some(seconds);
                 jobs.rewrites += u64::from(ok);
+                jobs.rewrite_failed_at = (!ok).then(Instant::now);
             }
         }
     }
@@ -472,20 +478,24 @@ impl Persistence {
         if !inner.ready.load(Ordering::Relaxed) || inner.cancelled() {
             return;
         }
-        let (running, enable, rewrite, bgsave) = {
+        let (running, enable, rewrite, bgsave, backing_off) = {
             let jobs = inner.jobs.lock();
             (
                 jobs.running.is_some(),
                 jobs.enable_scheduled,
                 jobs.rewrite_scheduled,
                 jobs.bgsave_scheduled,
+                jobs.rewrite_failed_at
+                    .is_some_and(|at| at.elapsed() < REWRITE_RETRY),
             )
         };
         if running {
             return;
         }
         let settings = inner.settings.lock().clone();
-        if enable && settings.appendonly && !self.logging() {
+        // Turning the log on: scheduled behind another job, or retried (after a
+        // pause) when it failed, until the log is on as configured.
+        if settings.appendonly && !self.logging() && (enable || !backing_off) {
             let _ = self.start_job(JobKind::Enable, false);
             return;
         }
@@ -494,6 +504,7 @@ impl Persistence {
             let base = inner.log.base_size().max(1);
             let grown = size.saturating_sub(base) * 100 / base;
             let auto = settings.auto_rewrite_percentage > 0
+                && !backing_off
                 && size >= settings.auto_rewrite_min_size
                 && grown >= settings.auto_rewrite_percentage;
             if rewrite || auto {

@@ -140,10 +140,14 @@ pub fn leave(
         persistence.note_dirty();
     }
     if !persistence.logging() {
-        log.nested.clear();
+        // The log is off (or was just turned off): drop what nested commands left,
+        // once the outermost returns.
+        if log.depth == 0 {
+            log.nested.clear();
+        }
         return;
     }
-    let children = log.nested.len() - frame.nested_before;
+    let children = log.nested.len().saturating_sub(frame.nested_before);
     let as_sent = children == 0 && write && changed && !failed;
     match explicit {
         Some(mut unit) => log.nested.append(&mut unit),

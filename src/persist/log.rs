@@ -92,9 +92,37 @@ struct Pending {
     stop: bool,
 }
 
+/// What a write round works with; whoever runs a round holds it.
+struct RoundState {
+    /// The live file (None: records only go to a rewrite's tail).
+    file: Option<Arc<File>>,
+    /// The buffer swapped out of `Pending` for this round.
+    chunk: Vec<u8>,
+    /// Copying records to the tail (between a rewrite's cut and its switch).
+    teeing: bool,
+}
+
+/// How a round ended.
+#[derive(PartialEq, Eq)]
+enum RoundEnd {
+    Continue,
+    /// The round handled `stop`: the writer thread ends.
+    Stopped,
+    /// An inline round found work only the writer thread does (a switch, a stop).
+    LeftToThread,
+}
+
+/// Under `everysec` and `no`, appends do not wake the writer thread (the connections
+/// waiting for their replies write the records themselves); it looks for records
+/// nobody waits for this often.
+const STRAGGLER_DELAY: Duration = Duration::from_millis(2);
+
 /// The log buffer, its writer thread and the durability watermark.
 pub struct LogWriter {
     pending: Mutex<Pending>,
+    /// Held for a whole write round, by the writer thread or (under `everysec` and
+    /// `no`) by a connection doing the round inline.
+    round: Mutex<RoundState>,
     wake: Condvar,
     /// Sequence number of the last unit appended (mirrors `pending.seq`).
     appended: AtomicU64,
@@ -132,6 +160,11 @@ impl LogWriter {
                 stop_tee: false,
                 switch: None,
                 stop: false,
+            }),
+            round: Mutex::new(RoundState {
+                file: None,
+                chunk: Vec::with_capacity(64 * 1024),
+                teeing: false,
             }),
             wake: Condvar::new(),
             appended: AtomicU64::new(0),
@@ -192,13 +225,19 @@ impl LogWriter {
         self.base_size.store(size, Ordering::Relaxed);
         let file = file.map(Arc::new);
         *self.live.lock() = file.clone();
+        {
+            let mut round = self.round.lock();
+            round.file = file;
+            round.teeing = false;
+            round.chunk.clear();
+        }
         let writer = self.clone();
         let syncer = self.clone();
         let mut threads = self.threads.lock();
         threads.push(
             std::thread::Builder::new()
                 .name("aof-writer".into())
-                .spawn(move || writer.run(file))
+                .spawn(move || writer.run())
                 .expect("spawn the log writer"),
         );
         threads.push(
@@ -266,7 +305,9 @@ impl LogWriter {
         let seq = state.seq;
         self.appended.store(seq, Ordering::Release);
         drop(pending);
-        self.wake.notify_one();
+        if self.policy() == FsyncPolicy::Always {
+            self.wake.notify_one();
+        }
         Some(seq)
     }
 
@@ -279,14 +320,32 @@ impl LogWriter {
     /// Waits until every unit appended before the call is written (and synced, under
     /// `always`). Replies wait on this, so that none leaves before the write it
     /// reports, or any write it could have observed, would survive a crash.
+    ///
+    /// Under `everysec` and `no` the caller writes the records itself when no round
+    /// is running (one `write` to the OS, covering every connection's records so far),
+    /// which spares a hand-off to the writer thread and back. Under `always` the
+    /// writer thread does it, so that no runtime thread blocks in `fdatasync`.
     pub async fn wait_durable(&self) {
         let target = self.appended.load(Ordering::Acquire);
-        if self.acked.load(Ordering::Acquire) >= target {
-            return;
+        loop {
+            if self.acked.load(Ordering::Acquire) >= target {
+                return;
+            }
+            if self.policy() != FsyncPolicy::Always {
+                if let Some(mut state) = self.round.try_lock() {
+                    if self.round(&mut state, true) == RoundEnd::Continue {
+                        continue;
+                    }
+                }
+            }
+            let mut watermark = self.acked_tx.subscribe();
+            if self.acked.load(Ordering::Acquire) >= target {
+                return;
+            }
+            // Any round ending wakes us: either it covered us, or we try again. The
+            // sender lives as long as `self`, so this cannot fail while we borrow it.
+            let _ = watermark.changed().await;
         }
-        let mut watermark = self.acked_tx.subscribe();
-        // The sender lives as long as `self`; an error cannot happen while we borrow it.
-        let _ = watermark.wait_for(|&acked| acked >= target).await;
     }
 
     /// Marks a rewrite's cut: every record appended from now on is also copied to the
@@ -371,86 +430,113 @@ impl LogWriter {
         self.acked_tx.send_replace(seq);
     }
 
-    /// The writer thread.
-    fn run(self: Arc<Self>, mut file: Option<Arc<File>>) {
-        let mut chunk: Vec<u8> = Vec::with_capacity(64 * 1024);
-        let mut teeing = false;
+    /// The writer thread: runs a round whenever there is work.
+    fn run(self: Arc<Self>) {
         loop {
-            let (upto, switch, stop, tee_start, stop_tee) = {
+            {
                 let mut pending = self.pending.lock();
-                while pending.bytes.is_empty()
-                    && pending.switch.is_none()
-                    && pending.tee_start.is_none()
-                    && !pending.stop
-                    && !pending.stop_tee
-                {
-                    self.wake.wait(&mut pending);
-                }
-                std::mem::swap(&mut pending.bytes, &mut chunk);
-                (
-                    pending.seq,
-                    pending.switch.take(),
-                    pending.stop,
-                    pending.tee_start.take(),
-                    std::mem::take(&mut pending.stop_tee),
-                )
-            };
-            let mut tee_from = 0;
-            if let Some(start) = tee_start {
-                teeing = true;
-                tee_from = start;
-            }
-            if let Some(switch) = switch {
-                // Records before the cut (if the cut came in this very round) are in
-                // the new base already.
-                let result = self.finish_switch(&switch, &chunk[tee_from.min(chunk.len())..]);
-                match &result {
-                    Ok(size) => {
-                        let new = Arc::new(switch.file);
-                        *self.live.lock() = Some(new.clone());
-                        file = Some(new);
-                        self.size.store(*size, Ordering::Relaxed);
-                        self.base_size.store(*size, Ordering::Relaxed);
+                loop {
+                    let work = !pending.bytes.is_empty()
+                        || pending.switch.is_some()
+                        || pending.tee_start.is_some()
+                        || pending.stop
+                        || pending.stop_tee;
+                    if work {
+                        break;
                     }
-                    Err(_) => {
-                        let _ = std::fs::remove_file(&switch.tmp);
-                        self.write_chunk(file.as_deref(), &chunk);
+                    if self.policy() == FsyncPolicy::Always {
+                        self.wake.wait(&mut pending);
+                    } else {
+                        self.wake.wait_for(&mut pending, STRAGGLER_DELAY);
                     }
                 }
-                teeing = false;
-                self.tail.lock().clear();
-                let _ = switch.done.send(result);
-            } else {
-                self.write_chunk(file.as_deref(), &chunk);
-                if teeing && chunk.len() > tee_from {
-                    self.tail.lock().extend_from_slice(&chunk[tee_from..]);
-                }
             }
-            if stop_tee {
-                teeing = false;
-                self.tail.lock().clear();
-            }
-            chunk.clear();
-            if chunk.capacity() > 16 * 1024 * 1024 {
-                chunk = Vec::with_capacity(64 * 1024);
-            }
-            if stop {
-                if let Some(file) = file.as_deref() {
-                    if let Err(error) = file.sync_all() {
-                        fatal("fsync", &error);
-                    }
-                }
-                let pending = self.pending.lock();
-                if let Some(switch) = &pending.switch {
-                    let _ = switch
-                        .done
-                        .send(Err(io::Error::other("the log is stopping")));
-                }
-                self.publish(upto.max(pending.seq));
+            let mut state = self.round.lock();
+            if self.round(&mut state, false) == RoundEnd::Stopped {
                 return;
             }
-            self.publish(upto);
         }
+    }
+
+    /// One write round: takes what was appended, writes it to the live file (and
+    /// syncs under `always`), copies the tail, performs a pending switch or stop, and
+    /// publishes the new watermark. `inline`: run by a connection, which leaves
+    /// switches and stops to the writer thread.
+    fn round(&self, state: &mut RoundState, inline: bool) -> RoundEnd {
+        let (upto, switch, stop, tee_start, stop_tee) = {
+            let mut pending = self.pending.lock();
+            if inline && (pending.switch.is_some() || pending.stop) {
+                drop(pending);
+                self.wake.notify_one();
+                return RoundEnd::LeftToThread;
+            }
+            std::mem::swap(&mut pending.bytes, &mut state.chunk);
+            (
+                pending.seq,
+                pending.switch.take(),
+                pending.stop,
+                pending.tee_start.take(),
+                std::mem::take(&mut pending.stop_tee),
+            )
+        };
+        let chunk = std::mem::take(&mut state.chunk);
+        let mut tee_from = 0;
+        if let Some(start) = tee_start {
+            state.teeing = true;
+            tee_from = start;
+        }
+        if let Some(switch) = switch {
+            // Records before the cut (if the cut came in this very round) are in
+            // the new base already.
+            let result = self.finish_switch(&switch, &chunk[tee_from.min(chunk.len())..]);
+            match &result {
+                Ok(size) => {
+                    let new = Arc::new(switch.file);
+                    *self.live.lock() = Some(new.clone());
+                    state.file = Some(new);
+                    self.size.store(*size, Ordering::Relaxed);
+                    self.base_size.store(*size, Ordering::Relaxed);
+                }
+                Err(_) => {
+                    let _ = std::fs::remove_file(&switch.tmp);
+                    self.write_chunk(state.file.as_deref(), &chunk);
+                }
+            }
+            state.teeing = false;
+            self.tail.lock().clear();
+            let _ = switch.done.send(result);
+        } else {
+            self.write_chunk(state.file.as_deref(), &chunk);
+            if state.teeing && chunk.len() > tee_from {
+                self.tail.lock().extend_from_slice(&chunk[tee_from..]);
+            }
+        }
+        if stop_tee {
+            state.teeing = false;
+            self.tail.lock().clear();
+        }
+        state.chunk = chunk;
+        state.chunk.clear();
+        if state.chunk.capacity() > 16 * 1024 * 1024 {
+            state.chunk = Vec::with_capacity(64 * 1024);
+        }
+        if stop {
+            if let Some(file) = state.file.take() {
+                if let Err(error) = file.sync_all() {
+                    fatal("fsync", &error);
+                }
+            }
+            let pending = self.pending.lock();
+            if let Some(switch) = &pending.switch {
+                let _ = switch
+                    .done
+                    .send(Err(io::Error::other("the log is stopping")));
+            }
+            self.publish(upto.max(pending.seq));
+            return RoundEnd::Stopped;
+        }
+        self.publish(upto);
+        RoundEnd::Continue
     }
 
     /// Writes a chunk to the live file (syncing under `always`).

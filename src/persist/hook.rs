@@ -47,8 +47,14 @@
 //!   any other client can touch those keys.
 //!
 //! # Effects outside any command
-//! Code that changes data with no command running (none today) calls
-//! [`crate::persist::Persistence::log_command`] while holding the keys' locks.
+//! Code that changes data with no command running calls
+//! [`crate::store::Locked::propagate`] while holding the keys' locks (store code), or
+//! [`crate::persist::Persistence::log_command`] (server code). The case in view is
+//! serving a blocked client after the command that filled its key has returned:
+//! once the hand-off to the waiter succeeded, and before the locks are released,
+//! log the pop it amounts to (`RPOP key`, `LMOVE src dst RIGHT LEFT`,
+//! `ZPOPMIN key`...); when the waiter was gone and the element is put back, log
+//! nothing. The waiter's reply then waits for that record like any reply does.
 
 use crate::commands::CommandSpec;
 use crate::commands::flags::WRITE;
@@ -276,6 +282,12 @@ mod tests {
         run(&server, &mut client, &["INCR", "s"], command("incr"));
         run(&server, &mut client, &["handoff"], &HANDOFF);
         run(&server, &mut client, &["quiet"], &QUIET);
+        // A change made outside any command (a blocked client served later).
+        let mask = 1 << server.keyspace.shard_of(b"q");
+        server
+            .keyspace
+            .lock(mask)
+            .propagate(0, 2_000, &[&[b"RPOP", b"q"]]);
         server.persistence.shutdown();
         let bytes = std::fs::read(dir.join("appendonly.aof")).unwrap();
         let start = bytes.windows(3).position(|w| w == b"#T:").unwrap();
@@ -311,7 +323,10 @@ mod tests {
                 "x",
                 "DEL",
                 "q",
-                "EXEC"
+                "EXEC",
+                "#T:2000",
+                "RPOP",
+                "q",
             ],
             "{log:?}"
         );

@@ -1,16 +1,22 @@
-//! The append-only log's writer: one buffer that every connection appends to, one
-//! thread that writes it out (group commit), and the watermark replies wait for.
+//! The append-only log's writer: one buffer that every connection appends to, write
+//! rounds that take it out (group commit), and the watermark replies wait for.
 //!
 //! # Group commit
 //! Commands append their records to [`LogWriter`]'s buffer while they still hold
 //! their shard locks, so the order of records matches the order of execution for
-//! every key. Each append takes a sequence number. The writer thread swaps the whole
-//! buffer out, writes it with one `write`, and under `appendfsync always` makes it
-//! durable with one `fdatasync`; then it publishes "acknowledged up to N". Whatever
-//! was appended while that fsync ran goes out together in the next round, so one
-//! fsync covers every connection's writes of a round. A connection writes its
-//! replies only once the watermark covers everything appended before it (see
+//! every key. Each append takes a sequence number. A *round* swaps the whole buffer
+//! out, writes it with one `write`, and under `appendfsync always` makes it durable
+//! with one `fdatasync`; then it publishes "acknowledged up to N". Whatever was
+//! appended while that fsync ran goes out together in the next round, so one fsync
+//! covers every connection's writes of a round. A connection writes its replies only
+//! once the watermark covers everything appended before it (see
 //! [`LogWriter::wait_durable`]).
+//!
+//! Under `always`, the `aof-writer` thread runs every round, so `fdatasync` never
+//! blocks a runtime thread. Under `everysec` and `no`, the first connection that
+//! needs a round runs it inline (a `write` to the OS), which saves two thread
+//! hand-offs per round; the thread then only picks up records nobody waits for,
+//! rewrite switches and the final stop. Rounds never overlap (one lock).
 //!
 //! # Rewrites
 //! A rewrite (see `jobs`) needs every record appended after its cut: the writer

@@ -69,7 +69,7 @@ use crate::persist::log::{FsyncPolicy, LogWriter};
 use crate::persist::record::Unit;
 use crate::protocol::Args;
 use crate::server::Server;
-use crate::store::{Keyspace, Locked};
+use crate::store::{ChangeLog, Keyspace, Locked};
 use crate::util::clock::now_ms;
 
 /// The settings persistence acts on, copied from [`Config`].
@@ -150,7 +150,30 @@ pub(crate) struct Inner {
     loading_loaded: AtomicU64,
 }
 
+/// What [`Locked::propagate`] logs to.
+struct StoreChanges(std::sync::Weak<Inner>);
+
+impl ChangeLog for StoreChanges {
+    fn log(&self, db: usize, now_ms: u64, commands: &[&[&[u8]]]) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.log_command(db, now_ms, commands);
+        }
+    }
+}
+
 impl Inner {
+    fn log_command(&self, db: usize, now_ms: u64, commands: &[&[&[u8]]]) {
+        self.dirty.fetch_add(1, Ordering::Relaxed);
+        if !self.log.logging() {
+            return;
+        }
+        let mut unit = Unit::default();
+        for command in commands {
+            unit.push(db, command.iter().copied());
+        }
+        self.log.append(&unit, now_ms);
+    }
+
     fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
@@ -217,7 +240,7 @@ impl Persistence {
     pub fn new(config: &Config, keyspace: Arc<Keyspace>) -> Self {
         let settings = Settings::from(config);
         let log = LogWriter::new(settings.fsync);
-        Persistence {
+        let persistence = Persistence {
             inner: Arc::new(Inner {
                 keyspace,
                 log,
@@ -237,7 +260,12 @@ impl Persistence {
                 loading_total: AtomicU64::new(0),
                 loading_loaded: AtomicU64::new(0),
             }),
-        }
+        };
+        // Weak: the keyspace must not keep persistence (which holds the keyspace)
+        // alive.
+        let sink: Arc<dyn ChangeLog> = Arc::new(StoreChanges(Arc::downgrade(&persistence.inner)));
+        persistence.inner.keyspace.set_change_log(sink);
+        persistence
     }
 
     // -----------------------------------------------------------------------------
@@ -268,16 +296,9 @@ impl Persistence {
 
     /// Logs commands that amount to a change made outside any command (see
     /// [`hook`]), as one unit. Call with the locks of the keys they touch held.
+    /// Store code uses [`Locked::propagate`], which comes here.
     pub fn log_command(&self, db: usize, now_ms: u64, commands: &[&[&[u8]]]) {
-        if !self.logging() {
-            return;
-        }
-        let mut unit = Unit::default();
-        for command in commands {
-            unit.push(db, command.iter().copied());
-        }
-        self.inner.log.append(&unit, now_ms);
-        self.note_dirty();
+        self.inner.log_command(db, now_ms, commands);
     }
 
     /// Waits until everything logged so far is durable under the current policy.

@@ -24,7 +24,7 @@ pub mod strings;
 pub mod value;
 
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -106,9 +106,21 @@ pub trait ShardCapture: Send + Sync {
     fn capture(&self, index: usize, shard: &Shard);
 }
 
+/// Where changes made outside any command are logged: the append-only log (see
+/// `crate::persist::hook`). Commands are logged by the command gate; code in the
+/// store that changes data on its own (serving a blocked client after the command
+/// that filled its key has returned...) logs what the change amounts to through
+/// [`Locked::propagate`], which ends up here.
+pub trait ChangeLog: Send + Sync {
+    /// Logs `commands`, run in database `db` at `now_ms`, as one unit.
+    fn log(&self, db: usize, now_ms: u64, commands: &[&[&[u8]]]);
+}
+
 /// All databases, sharded.
 pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
+    /// Set once by the server; none in store-only tests.
+    change_log: OnceLock<Arc<dyn ChangeLog>>,
     /// Chooses a key's shard. Seeded differently from the maps' own hasher, whose top
     /// bits must not be constant within a shard.
     shard_hasher: foldhash::fast::FixedState,
@@ -121,9 +133,15 @@ impl Keyspace {
             shards: (0..SHARD_COUNT)
                 .map(|_| Mutex::new(Shard::new(databases)))
                 .collect(),
+            change_log: OnceLock::new(),
             shard_hasher: foldhash::fast::FixedState::with_seed(0x5eed_b40c_e55e_0001),
             databases,
         }
+    }
+
+    /// Installs where [`Locked::propagate`] logs (once; later calls are ignored).
+    pub fn set_change_log(&self, log: Arc<dyn ChangeLog>) {
+        let _ = self.change_log.set(log);
     }
 
     /// Number of databases (`databases` setting).
@@ -304,6 +322,18 @@ impl<'a> Locked<'a> {
     /// Records a change the counter cannot see (for code that edits shards directly).
     pub fn note_change(&mut self) {
         self.changes += 1;
+    }
+
+    /// Logs what a change made outside any command amounts to, as one unit (several
+    /// commands are replayed all or none), while these locks are held: for example a
+    /// blocked client served after the push that filled its key returned logs
+    /// `RPOP key` (or `LMOVE src dst RIGHT LEFT`...) once the hand-off succeeded. A
+    /// handler never needs this: the gate logs commands (see `Ctx::propagate`).
+    pub fn propagate(&mut self, db: usize, now_ms: u64, commands: &[&[&[u8]]]) {
+        self.changes += 1;
+        if let Some(log) = self.keyspace.change_log.get() {
+            log.log(db, now_ms, commands);
+        }
     }
 
     /// A view of database `db` at time `now_ms` (Unix milliseconds).

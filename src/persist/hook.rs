@@ -69,6 +69,8 @@ pub struct LogEffects {
     depth: u32,
     /// Records of finished nested commands, written when the outermost returns.
     nested: Unit,
+    /// How many changing commands `nested` stands for.
+    nested_changes: u64,
     /// The running command's own choice of records (`Ctx::propagate`).
     explicit: Option<Unit>,
     /// Set by `Ctx::mark_changed`.
@@ -142,32 +144,48 @@ pub fn leave(
         || marked
         || explicit.as_ref().is_some_and(|unit| !unit.is_empty());
     let persistence = &server.persistence;
-    if write && changed && !failed {
-        persistence.note_dirty();
-    }
+    // Counted where it costs least: by the append that logs it, else (log off,
+    // nested, logged as nothing) in a shared counter; not at all while loading,
+    // since the count restarts once the dataset is in.
+    let counts = write && changed && !failed;
     if !persistence.logging() {
+        if counts && !server.is_loading() {
+            persistence.note_dirty(1);
+        }
         // The log is off (or was just turned off): drop what nested commands left,
         // once the outermost returns.
         if log.depth == 0 {
             log.nested.clear();
+            log.nested_changes = 0;
         }
         return;
     }
     let children = log.nested.len().saturating_sub(frame.nested_before);
-    let as_sent = children == 0 && write && changed && !failed;
+    let as_sent = children == 0 && counts;
     match explicit {
-        Some(mut unit) => log.nested.append(&mut unit),
+        Some(mut unit) => {
+            if counts && unit.is_empty() {
+                persistence.note_dirty(1);
+            } else if counts {
+                log.nested_changes += 1;
+            }
+            log.nested.append(&mut unit);
+        }
         None if as_sent && log.depth == 0 && log.nested.is_empty() => {
             // The common case: one top-level command, encoded straight into the log.
             persistence.log_args(frame.db, args, now_ms);
             return;
         }
-        None if as_sent => log.nested.push(frame.db, args.iter()),
+        None if as_sent => {
+            log.nested_changes += 1;
+            log.nested.push(frame.db, args.iter());
+        }
         None => {}
     }
     if log.depth == 0 && !log.nested.is_empty() {
-        persistence.log_unit(&log.nested, now_ms);
+        persistence.log_unit(&log.nested, now_ms, log.nested_changes);
         log.nested.clear();
+        log.nested_changes = 0;
     }
 }
 

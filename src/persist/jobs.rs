@@ -132,7 +132,7 @@ fn background_save(inner: &Arc<Inner>) -> io::Result<u64> {
     let (cut_ms, dirty_at_cut) = inner.keyspace.begin_capture(capture, || {
         let now = now_ms();
         sink.cut_ms.store(now, Ordering::Relaxed);
-        (now, inner.dirty.load(Ordering::Relaxed))
+        (now, inner.changes())
     });
     let result = (|| {
         let mut writer = SnapshotWriter::new(BufWriter::with_capacity(1 << 20, file), cut_ms)?;

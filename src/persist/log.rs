@@ -96,6 +96,9 @@ struct Pending {
     stop_tee: bool,
     switch: Option<Switch>,
     stop: bool,
+    /// Write commands that changed something, counted here (under the lock appends
+    /// take anyway) rather than in a shared atomic.
+    changes: u64,
 }
 
 /// What a write round works with; whoever runs a round holds it.
@@ -166,6 +169,7 @@ impl LogWriter {
                 stop_tee: false,
                 switch: None,
                 stop: false,
+                changes: 0,
             }),
             round: Mutex::new(RoundState {
                 file: None,
@@ -260,12 +264,12 @@ impl LogWriter {
     ///
     /// # Returns
     /// The unit's sequence number, or None when the log is off.
-    pub fn append(&self, unit: &Unit, now_ms: u64) -> Option<u64> {
+    pub fn append(&self, unit: &Unit, now_ms: u64, changes: u64) -> Option<u64> {
         if unit.is_empty() {
             return None;
         }
         let wrap = unit.len() > 1;
-        self.append_with(unit.first_db(), unit.last_db(), now_ms, |bytes| {
+        self.append_with(unit.first_db(), unit.last_db(), now_ms, changes, |bytes| {
             if wrap {
                 encode_command(bytes, [&b"MULTI"[..]].into_iter());
             }
@@ -283,7 +287,12 @@ impl LogWriter {
         args: impl ExactSizeIterator<Item = &'a [u8]>,
         now_ms: u64,
     ) -> Option<u64> {
-        self.append_with(db, db, now_ms, |bytes| encode_command(bytes, args))
+        self.append_with(db, db, now_ms, 1, |bytes| encode_command(bytes, args))
+    }
+
+    /// Write commands that changed something, counted by appends.
+    pub fn changes(&self) -> u64 {
+        self.pending.lock().changes
     }
 
     fn append_with(
@@ -291,9 +300,11 @@ impl LogWriter {
         first_db: usize,
         last_db: usize,
         now_ms: u64,
+        changes: u64,
         encode: impl FnOnce(&mut Vec<u8>),
     ) -> Option<u64> {
         let mut pending = self.pending.lock();
+        pending.changes += changes;
         if !self.logging.load(Ordering::Relaxed) {
             return None;
         }

@@ -137,8 +137,11 @@ pub(crate) struct Inner {
     job_thread: Mutex<Option<JoinHandle<()>>>,
     /// Asks a running job to give up (shutdown, `appendonly no`).
     cancel: AtomicBool,
-    /// Write commands that changed something since the last snapshot.
+    /// Write commands that changed something and were not counted by the log (the
+    /// log counts those it appends: see [`Inner::changes`]).
     dirty: AtomicU64,
+    /// [`Inner::changes`] when the last snapshot was taken.
+    changes_at_save: AtomicU64,
     /// Unix seconds of the last successful snapshot.
     lastsave: AtomicU64,
     /// `SHUTDOWN SAVE` (1) or `NOSAVE` (2); 0 lets the `save` points decide.
@@ -163,15 +166,15 @@ impl ChangeLog for StoreChanges {
 
 impl Inner {
     fn log_command(&self, db: usize, now_ms: u64, commands: &[&[&[u8]]]) {
-        self.dirty.fetch_add(1, Ordering::Relaxed);
         if !self.log.logging() {
+            self.dirty.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let mut unit = Unit::default();
         for command in commands {
             unit.push(db, command.iter().copied());
         }
-        self.log.append(&unit, now_ms);
+        self.log.append(&unit, now_ms, 1);
     }
 
     fn cancelled(&self) -> bool {
@@ -188,15 +191,23 @@ impl Inner {
         settings.dir.join(&settings.dbfilename)
     }
 
-    /// A snapshot taken at `cut_ms`, when `dirty_at_cut` changes had been made, is
-    /// safely on disk.
-    fn saved(&self, cut_ms: u64, dirty_at_cut: u64) {
+    /// Write commands that changed something, ever.
+    fn changes(&self) -> u64 {
+        self.dirty.load(Ordering::Relaxed) + self.log.changes()
+    }
+
+    /// Changes since the last snapshot (`rdb_changes_since_last_save`).
+    fn changes_since_save(&self) -> u64 {
+        self.changes()
+            .saturating_sub(self.changes_at_save.load(Ordering::Relaxed))
+    }
+
+    /// A snapshot taken at `cut_ms`, when [`Inner::changes`] was `changes_at_cut`,
+    /// is safely on disk.
+    fn saved(&self, cut_ms: u64, changes_at_cut: u64) {
         self.lastsave.store(cut_ms / 1000, Ordering::Relaxed);
-        let _ = self
-            .dirty
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |dirty| {
-                Some(dirty.saturating_sub(dirty_at_cut))
-            });
+        self.changes_at_save
+            .fetch_max(changes_at_cut, Ordering::Relaxed);
     }
 
     fn job_finished(&self, kind: JobKind, ok: bool, seconds: u64) {
@@ -253,6 +264,7 @@ impl Persistence {
                 job_thread: Mutex::new(None),
                 cancel: AtomicBool::new(false),
                 dirty: AtomicU64::new(0),
+                changes_at_save: AtomicU64::new(0),
                 lastsave: AtomicU64::new(now_ms() / 1000),
                 shutdown_save: AtomicU8::new(0),
                 ready: AtomicBool::new(false),
@@ -277,21 +289,24 @@ impl Persistence {
         self.inner.log.logging()
     }
 
-    /// Counts one write command that changed something (`rdb_changes_since_last_save`).
+    /// Counts write commands that changed something but are not logged through
+    /// [`Persistence::log_args`] or [`Persistence::log_unit`], which count their own
+    /// (`rdb_changes_since_last_save`).
     #[inline]
-    pub fn note_dirty(&self) {
-        self.inner.dirty.fetch_add(1, Ordering::Relaxed);
+    pub fn note_dirty(&self, commands: u64) {
+        self.inner.dirty.fetch_add(commands, Ordering::Relaxed);
     }
 
-    /// Logs one command run in `db` at `now_ms`. Call with the keys' locks held.
+    /// Logs one command run in `db` at `now_ms` (counted as one change). Call with
+    /// the keys' locks held.
     pub fn log_args(&self, db: usize, args: Args<'_>, now_ms: u64) {
         self.inner.log.append_command(db, args.iter(), now_ms);
     }
 
-    /// Logs a unit of records (written inside `MULTI`/`EXEC` when it holds several).
-    /// Call with the keys' locks held.
-    pub fn log_unit(&self, unit: &Unit, now_ms: u64) {
-        self.inner.log.append(unit, now_ms);
+    /// Logs a unit of records (written inside `MULTI`/`EXEC` when it holds several)
+    /// standing for `changes` changing commands. Call with the keys' locks held.
+    pub fn log_unit(&self, unit: &Unit, now_ms: u64, changes: u64) {
+        self.inner.log.append(unit, now_ms, changes);
     }
 
     /// Logs commands that amount to a change made outside any command (see
@@ -353,7 +368,9 @@ impl Persistence {
                 "DB loaded from {what}"
             );
         }
-        inner.dirty.store(0, Ordering::Relaxed);
+        inner
+            .changes_at_save
+            .store(inner.changes(), Ordering::Relaxed);
         if settings.appendonly {
             self.open_log(&log_path).map_err(|error| LoadError::Io {
                 path: log_path.clone(),
@@ -424,13 +441,13 @@ impl Persistence {
             return Err(std::io::Error::other("Background save already in progress"));
         }
         let now = now_ms();
-        let dirty = self.inner.dirty.load(Ordering::Relaxed);
+        let changes = self.inner.changes();
         let size = jobs::save_shards(
             &self.inner.snapshot_path(),
             locked.shards_ref().map(|(_, s)| s),
             now,
         )?;
-        self.inner.saved(now, dirty);
+        self.inner.saved(now, changes);
         self.inner.jobs.lock().saves += 1;
         Ok(size)
     }
@@ -545,7 +562,7 @@ impl Persistence {
             let _ = self.start_job(JobKind::Snapshot, false);
             return;
         }
-        let dirty = inner.dirty.load(Ordering::Relaxed);
+        let dirty = inner.changes_since_save();
         let since = (now_ms() / 1000).saturating_sub(inner.lastsave.load(Ordering::Relaxed));
         let due = settings
             .save_points
@@ -624,10 +641,7 @@ impl Persistence {
         field("current_cow_peak", &0);
         field("current_cow_size", &0);
         field("current_fork_perc", &"0.00");
-        field(
-            "rdb_changes_since_last_save",
-            &inner.dirty.load(Ordering::Relaxed),
-        );
+        field("rdb_changes_since_last_save", &inner.changes_since_save());
         let bgsave = matches!(running, Some((JobKind::Snapshot, _)));
         let rewriting = matches!(running, Some((JobKind::Rewrite | JobKind::Enable, _)));
         field("rdb_bgsave_in_progress", &u8::from(bgsave));

@@ -43,8 +43,11 @@
 //! so replay never needs the script. Two rules for that code:
 //! * nested commands must go through `run_handler` (never call a handler directly);
 //! * the outer command must hold its shard locks until its own `run_handler`
-//!   returns (keep them in its `Ctx::store`), so that the unit is appended before
-//!   any other client can touch those keys.
+//!   returns, so that the unit is appended before any other client can touch those
+//!   keys: an `EXEC` or `EVAL` handler that takes its locks into a local
+//!   (`let mut store = Some(keyspace.lock(mask))`, passed as `&mut store` to each
+//!   nested `run_handler`) ends with `ctx.store = store;`, handing them to its own
+//!   context, which releases them after this hook ran.
 //!
 //! # Effects outside any command
 //! Code that changes data with no command running calls

@@ -13,10 +13,13 @@
 //! * [`scripting`]: the Lua engine behind `EVAL`, and how scripts run atomically.
 //! * [`server`]: shared state, listening, the per-client task, shutdown.
 //! * [`config`]: every option, its default, and redis.conf parsing.
+//! * [`persist`]: durability: the append-only log (group commit), snapshots,
+//!   rewrites, recovery and `check-aof`.
 //! * [`util`]: glob matching and Redis's number formats.
 
 pub mod commands;
 pub mod config;
+pub mod persist;
 pub mod protocol;
 pub mod pubsub;
 pub mod scripting;

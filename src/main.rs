@@ -1,10 +1,15 @@
-//! The `broker-server` binary: command line → configuration → logging → serve.
+//! The `broker-server` binary: command line → configuration → logging → load the
+//! dataset while serving (`-LOADING` meanwhile) → serve.
+//!
+//! `broker-server check-aof FILE [--fix]` checks an append-only log instead (see
+//! [`broker_server::persist::check`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use broker_server::config::file::apply_file;
 use broker_server::config::{Config, LogLevel, OPTIONS};
+use broker_server::persist::LoadError;
 use broker_server::server::{self, Server, VERSION};
 use clap::{Arg, ArgAction, Command};
 
@@ -158,8 +163,29 @@ fn init_logging(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// `broker-server check-aof [--fix] FILE`, if that is what the command line asks.
+fn check_aof_command() -> Option<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("check-aof") {
+        return None;
+    }
+    let fix = args.iter().skip(1).any(|a| a == "--fix");
+    let files: Vec<&String> = args.iter().skip(1).filter(|a| *a != "--fix").collect();
+    let [file] = files[..] else {
+        eprintln!("Usage: broker-server check-aof [--fix] FILE");
+        return Some(ExitCode::from(1));
+    };
+    Some(ExitCode::from(broker_server::persist::check::run(
+        std::path::Path::new(file),
+        fix,
+    )))
+}
+
 fn main() -> ExitCode {
-    let config = match configure() {
+    if let Some(code) = check_aof_command() {
+        return code;
+    }
+    let mut config = match configure() {
         Ok(config) => config,
         Err(message) => {
             eprintln!("broker-server: {message}");
@@ -176,6 +202,10 @@ fn main() -> ExitCode {
             config.dir.display()
         );
         return ExitCode::from(1);
+    }
+    // Data files are found through `dir`; make it independent of the chdir above.
+    if let Ok(cwd) = std::env::current_dir() {
+        config.dir = cwd;
     }
     let threads = match config.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -223,8 +253,35 @@ async fn run(config: Config, threads: usize) -> ExitCode {
     );
     let server = std::sync::Arc::new(Server::new(config));
     tokio::spawn(watch_signals(server.clone()));
+    // Clients may connect while the dataset loads: they get -LOADING, and PING and
+    // INFO work.
+    server.set_loading(true);
+    let serving = tokio::spawn(server::serve(server.clone(), listeners));
+    tracing::info!(addresses = %addresses.join(" "), "Loading the dataset; clients get -LOADING until it is done");
+    let loading = server.clone();
+    let recovered = tokio::task::spawn_blocking(move || loading.persistence.recover(&loading))
+        .await
+        .unwrap_or_else(|error| {
+            Err(LoadError::Io {
+                path: Default::default(),
+                error: std::io::Error::other(error),
+            })
+        });
+    if let Err(LoadError::Interrupted) = recovered {
+        tracing::warn!("Shutdown requested while loading the dataset");
+        let _ = serving.await;
+        return ExitCode::SUCCESS;
+    }
+    if let Err(error) = recovered {
+        tracing::error!("{error}");
+        eprintln!("broker-server: {error}");
+        server.shutdown.cancel();
+        let _ = serving.await;
+        return ExitCode::from(1);
+    }
+    server.set_loading(false);
     tracing::info!(addresses = %addresses.join(" "), "Ready to accept connections");
-    server::serve(server.clone(), listeners).await;
+    let _ = serving.await;
     tracing::info!("broker-server is now ready to exit, bye bye...");
     ExitCode::SUCCESS
 }

@@ -19,20 +19,29 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// A server process on a free port; killed when dropped.
+/// A server process on a free port, in a fresh data directory; killed (and the
+/// directory removed) when dropped.
 struct Process {
     child: Child,
     port: u16,
     log: Vec<String>,
+    dir: std::path::PathBuf,
 }
 
 impl Process {
     /// Starts the binary with `--port 0` and reads the port from its ready line.
     fn start(args: &[&str]) -> Process {
+        let dir = std::env::temp_dir().join(format!(
+            "broker-cli-data-{}-{}",
+            std::process::id(),
+            broker_server::server::random_hex(8)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
         // Like redis-server, a config file must come first.
         let mut child = Command::new(BINARY)
             .args(args)
             .args(["--port", "0", "--bind", "127.0.0.1"])
+            .current_dir(&dir)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -53,7 +62,12 @@ impl Process {
             }
         };
         std::thread::spawn(move || lines.for_each(drop));
-        Process { child, port, log }
+        Process {
+            child,
+            port,
+            log,
+            dir,
+        }
     }
 }
 
@@ -61,6 +75,7 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Effects {
     /// `(db, key)` of lists and sorted sets that received elements: clients blocked on
     /// them may now be served.
     pub ready_keys: Vec<(usize, Vec<u8>)>,
+    /// What goes to the append-only log (see [`crate::persist::hook`]).
+    pub log: crate::persist::LogEffects,
 }
 
 /// Everything a handler may use.
@@ -124,6 +126,27 @@ impl<'c, 'a> Ctx<'c, 'a> {
                 notify::publish(self.server, &event);
             }
         }
+    }
+
+    /// Logs `args` (run in the selected database) for this command instead of the
+    /// request as sent. Call it once per command the request amounts to; several are
+    /// logged as one `MULTI`/`EXEC` unit. Needed when the request would not replay to
+    /// the same result: relative deadlines, floating point, randomness, blocking
+    /// hand-offs (see [`crate::persist::hook`]).
+    pub fn propagate(&mut self, args: &[&[u8]]) {
+        let db = self.client.db;
+        self.effects.log.propagate(db, args.iter().copied());
+    }
+
+    /// Logs nothing for this command (unless `propagate` is also called).
+    pub fn propagate_none(&mut self) {
+        self.effects.log.propagate_none();
+    }
+
+    /// Records that this command changed data without going through
+    /// [`crate::store::DbView`], so that it is logged.
+    pub fn mark_changed(&mut self) {
+        self.effects.log.mark_changed();
     }
 
     /// The locked shards.

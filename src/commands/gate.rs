@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use crate::commands::table::CommandTable;
 use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
+use crate::persist;
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::pubsub::notify;
 use crate::server::Server;
@@ -257,6 +258,10 @@ pub fn record_call(
 /// `effects`, then publishes the keyspace events recorded while it ran. `nested` is
 /// true inside EXEC or a script: blocking commands then answer at once.
 ///
+/// This is also where commands reach the append-only log: after the handler, while
+/// the locks are still held, a write command that changed something is logged (see
+/// [`crate::persist::hook`] for the rules, and for what EXEC and scripts must do).
+///
 /// # Returns
 /// The handler's flow, and whether it failed.
 #[allow(clippy::too_many_arguments)]
@@ -272,6 +277,11 @@ pub fn run_handler<'a>(
     nested: bool,
 ) -> (Flow, bool) {
     let protocol = client.protocol;
+    let frame = persist::hook::enter(
+        &mut effects.log,
+        client.db,
+        store.as_ref().map_or(0, Locked::changes),
+    );
     let mut ctx = Ctx {
         server,
         client,
@@ -292,6 +302,17 @@ pub fn run_handler<'a>(
         }
     };
     ctx.publish_store_events();
+    let changes_after = ctx.store.as_ref().map_or(0, Locked::changes);
+    persist::hook::leave(
+        server,
+        &mut ctx.effects.log,
+        frame,
+        spec,
+        args,
+        failed,
+        changes_after,
+        now_ms,
+    );
     *store = ctx.store.take();
     (std::mem::take(&mut ctx.flow), failed)
 }

@@ -203,7 +203,10 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         return Err(CommandError::ValueNanOrInfinity);
     }
     let (mut db, out) = ctx.db_and_out();
-    out.bulk(&db.hash_incr_by_float(&args[1], &args[2], delta)?);
+    let text = db.hash_incr_by_float(&args[1], &args[2], delta)?;
+    out.bulk(&text);
+    // Logged as the value it produced: float arithmetic need not replay identically.
+    ctx.propagate(&[b"HSET", &args[1], &args[2], &text]);
     ctx.notify(class::HASH, "hincrbyfloat", &args[1]);
     Ok(())
 }

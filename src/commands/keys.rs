@@ -231,14 +231,19 @@ fn expire_generic(
         out.int(0);
         return Ok(());
     }
+    // Logged as what it did, with an absolute deadline, whatever the form sent.
+    let mut digits = itoa::Buffer::new();
     let event = if at <= now {
         db.remove(key);
+        out.int(1);
+        ctx.propagate(&[b"DEL", key]);
         "del"
     } else {
         db.set_expire(key, new);
+        out.int(1);
+        ctx.propagate(&[b"PEXPIREAT", key, digits.format(new).as_bytes()]);
         "expire"
     };
-    out.int(1);
     ctx.notify(class::GENERIC, event, key);
     Ok(())
 }

@@ -425,6 +425,18 @@ impl ServeOp for PopServe {
             .flatten()
             .unwrap_or_default();
         report_removal(db, pop_event(self.end), key);
+        // The hand-off is logged as the pop it amounts to.
+        let mut count = itoa::Buffer::new();
+        let pop_command: &[u8] = match self.end {
+            End::Head => b"LPOP",
+            End::Tail => b"RPOP",
+        };
+        let (index, now) = (db.index(), db.now_ms());
+        db.locked().propagate(
+            index,
+            now,
+            &[&[pop_command, key, count.format(items.len()).as_bytes()]],
+        );
         let mut reply = Vec::new();
         keyed_reply(
             &mut ReplyWriter::new(&mut reply, self.protocol),
@@ -436,8 +448,18 @@ impl ServeOp for PopServe {
         let restore = move |db: &mut DbView<'_, '_>| {
             // Pushed back in reverse pop order, the elements are where they were.
             match db.list_push(&owned, items.iter().rev().map(|i| &i[..]), end, true) {
-                // The pop was reported: so is the push that undoes it.
-                Ok(_) => db.report(class::LIST, push_event(end), &owned),
+                // The pop was reported and logged: so is the push that undoes it.
+                Ok(_) => {
+                    db.report(class::LIST, push_event(end), &owned);
+                    let push_command: &[u8] = match end {
+                        End::Head => b"LPUSH",
+                        End::Tail => b"RPUSH",
+                    };
+                    let mut command: Vec<&[u8]> = vec![push_command, &owned];
+                    command.extend(items.iter().rev().map(|i| &i[..]));
+                    let (index, now) = (db.index(), db.now_ms());
+                    db.locked().propagate(index, now, &[&command]);
+                }
                 Err(_) => {
                     tracing::warn!(key = %String::from_utf8_lossy(&owned), "an undelivered element could not go back: the key changed type");
                 }
@@ -475,6 +497,24 @@ impl ServeOp for MoveServe {
         match db.list_move(key, &self.destination, self.from, self.to) {
             Ok(Some(item)) => {
                 out.bulk(&item);
+                let side = |end: End| -> &'static [u8] {
+                    match end {
+                        End::Head => b"LEFT",
+                        End::Tail => b"RIGHT",
+                    }
+                };
+                let (index, now) = (db.index(), db.now_ms());
+                db.locked().propagate(
+                    index,
+                    now,
+                    &[&[
+                        b"LMOVE",
+                        key,
+                        &self.destination,
+                        side(self.from),
+                        side(self.to),
+                    ]],
+                );
                 db.report(class::LIST, push_event(self.to), &self.destination);
                 report_removal(db, pop_event(self.from), key);
                 db.note_ready(&self.destination, ready);

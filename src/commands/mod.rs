@@ -19,6 +19,7 @@ pub mod gate;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod persistence;
 pub mod pubsub;
 pub mod scripting;
 pub mod server;

@@ -227,8 +227,8 @@ fn info(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         everything || requested.iter().any(|s| s == section)
     };
     let mut text = String::new();
-    let mut locked = ctx.store.take().expect("INFO locks every shard");
-    let shards: Vec<&Shard> = locked.shards().map(|(_, shard)| &*shard).collect();
+    let locked = ctx.store.take().expect("INFO locks every shard");
+    let shards: Vec<&Shard> = locked.shards_ref().map(|(_, shard)| shard).collect();
     let sections: [(&str, SectionWriter); 10] = [
         ("server", info_server),
         ("clients", info_clients),
@@ -379,22 +379,7 @@ fn info_memory(ctx: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
 
 fn info_persistence(ctx: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
     let server = ctx.server;
-    let config = server.config.read();
-    field(text, "loading", u8::from(server.is_loading()));
-    field(text, "async_loading", 0);
-    field(text, "rdb_changes_since_last_save", 0);
-    field(text, "rdb_bgsave_in_progress", 0);
-    field(
-        text,
-        "rdb_last_save_time",
-        server.lastsave.load(Ordering::Relaxed),
-    );
-    field(text, "rdb_last_bgsave_status", "ok");
-    field(text, "aof_enabled", u8::from(config.appendonly));
-    field(text, "aof_rewrite_in_progress", 0);
-    field(text, "aof_rewrite_scheduled", 0);
-    field(text, "aof_last_bgrewrite_status", "ok");
-    field(text, "aof_last_write_status", "ok");
+    server.persistence.write_info(server.is_loading(), text);
 }
 
 /// Sums every shard's counters.
@@ -880,8 +865,7 @@ fn time(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 }
 
 fn lastsave(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
-    ctx.out
-        .int(ctx.server.lastsave.load(Ordering::Relaxed) as i64);
+    ctx.out.int(ctx.server.persistence.lastsave() as i64);
     Ok(())
 }
 
@@ -892,11 +876,13 @@ fn monitor(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 }
 
 fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let mut save = None;
     for option in args.iter().skip(1) {
-        let known = [&b"NOSAVE"[..], b"SAVE", b"NOW", b"FORCE"]
-            .iter()
-            .any(|o| option.eq_ignore_ascii_case(o));
-        if !known {
+        if option.eq_ignore_ascii_case(b"SAVE") && save != Some(false) {
+            save = Some(true);
+        } else if option.eq_ignore_ascii_case(b"NOSAVE") && save != Some(true) {
+            save = Some(false);
+        } else if !option.eq_ignore_ascii_case(b"NOW") && !option.eq_ignore_ascii_case(b"FORCE") {
             return Err(CommandError::Syntax);
         }
     }
@@ -905,6 +891,9 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     if !nosave && ctx.server.keyspace.busy.is_busy() {
         return Err(CommandError::Busy);
     }
+    // The save (if any) and the final sync of the log happen once every client is
+    // gone, so that no write lands after them.
+    ctx.server.persistence.set_shutdown_save(save);
     tracing::warn!(id = ctx.client.id, "User requested shutdown...");
     ctx.server.shutdown.cancel();
     ctx.flow = Flow::Close;

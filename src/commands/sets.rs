@@ -138,25 +138,29 @@ fn spop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         _ => return Err(CommandError::Syntax),
     };
     let (mut db, out) = ctx.db_and_out();
-    let took = match count {
+    let popped: Vec<_> = match count {
         None => match db.set_pop_one(&args[1])? {
             Some(member) => {
                 out.bulk(&member);
-                true
+                vec![member]
             }
             None => {
                 out.null();
-                false
+                Vec::new()
             }
         },
         Some(count) => {
             let popped = db.set_pop(&args[1], count)?;
             out.set_len(popped.len());
             popped.iter().for_each(|member| out.bulk(member));
-            !popped.is_empty()
+            popped.into_iter().collect()
         }
     };
-    if took {
+    if !popped.is_empty() {
+        // The members were drawn at random: the log records which ones went.
+        let mut command: Vec<&[u8]> = vec![b"SREM", &args[1]];
+        command.extend(popped.iter().map(|m| &m[..]));
+        ctx.propagate(&command);
         ctx.notify_removal(class::SET, "spop", &args[1]);
     }
     Ok(())

@@ -206,6 +206,9 @@ fn set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     if !options.get {
         out.ok();
     }
+    if let Some(Expiry::At(at)) = options.expiry {
+        propagate_set_at(ctx, key, value, at);
+    }
     notify_set(ctx, key, matches!(options.expiry, Some(Expiry::At(_))));
     Ok(())
 }
@@ -218,6 +221,12 @@ fn notify_set(ctx: &mut Ctx<'_, '_>, key: &[u8], with_deadline: bool) {
     }
 }
 
+/// Logs `SET key value PXAT at`: a relative expiry replays as the same deadline.
+fn propagate_set_at(ctx: &mut Ctx<'_, '_>, key: &[u8], value: &[u8], at: u64) {
+    let mut digits = itoa::Buffer::new();
+    ctx.propagate(&[b"SET", key, value, b"PXAT", digits.format(at).as_bytes()]);
+}
+
 fn set_with_expiry(
     ctx: &mut Ctx<'_, '_>,
     args: Args<'_>,
@@ -228,6 +237,7 @@ fn set_with_expiry(
     let (mut db, out) = ctx.db_and_out();
     db.set_string(&args[1], &args[3], Expiry::At(at));
     out.ok();
+    propagate_set_at(ctx, &args[1], &args[3], at);
     notify_set(ctx, &args[1], true);
     Ok(())
 }
@@ -336,18 +346,22 @@ fn getex(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             return Ok(());
         }
     }
+    let mut digits = itoa::Buffer::new();
     let event = match options.expiry {
         Some(Expiry::At(at)) if at <= now => {
             db.remove(key);
+            ctx.propagate(&[b"DEL", key]);
             "del"
         }
         Some(Expiry::At(at)) => {
             db.set_expire(key, at);
+            ctx.propagate(&[b"PEXPIREAT", key, digits.format(at).as_bytes()]);
             "expire"
         }
         // Removing a deadline the key does not have changes nothing.
         Some(Expiry::Clear) if db.peek(key).is_some_and(|e| e.expire_at().is_some()) => {
             db.set_expire(key, 0);
+            ctx.propagate(&[b"PERSIST", key]);
             "persist"
         }
         _ => return Ok(()),
@@ -386,7 +400,10 @@ fn decrby(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let delta = parse_long_double(&args[2]).ok_or(CommandError::NotFloat)?;
     let (mut db, out) = ctx.db_and_out();
-    out.bulk(&db.incr_by_float(&args[1], delta)?);
+    let text = db.incr_by_float(&args[1], delta)?;
+    out.bulk(&text);
+    // Logged as the value it produced: float arithmetic need not replay identically.
+    ctx.propagate(&[b"SET", &args[1], &text, b"KEEPTTL"]);
     ctx.notify(class::STRING, "incrbyfloat", &args[1]);
     Ok(())
 }

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, connection, hashes, keys, lists, pubsub, scripting, server, sets, strings,
-    transactions, zsets,
+    CommandSpec, connection, hashes, keys, lists, persistence, pubsub, scripting, server, sets,
+    strings, transactions, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 11] {
+fn families() -> [&'static [CommandSpec]; 12] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -22,6 +22,7 @@ fn families() -> [&'static [CommandSpec]; 11] {
         transactions::COMMANDS,
         pubsub::COMMANDS,
         scripting::COMMANDS,
+        persistence::COMMANDS,
     ]
 }
 

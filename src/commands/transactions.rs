@@ -173,6 +173,9 @@ fn exec(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
             ctx.flow = Flow::Close;
         }
     }
+    // Keep the locks until EXEC's own run_handler has logged the transaction as one
+    // unit, so no other client's write can land in the log between its commands.
+    ctx.store = store;
     Ok(())
 }
 

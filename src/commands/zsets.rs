@@ -640,9 +640,17 @@ impl ServeOp for PopServe {
             &popped,
             pop.count.is_some(),
         );
-        let index = db.index();
+        let (index, now) = (db.index(), db.now_ms());
         let emptied = !db.exists(key);
         let locked = db.locked();
+        // The hand-off is logged as the pop it amounts to.
+        let mut count = itoa::Buffer::new();
+        let pop_command: &[u8] = if pop.from_max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        locked.propagate(
+            index,
+            now,
+            &[&[pop_command, key, count.format(popped.len()).as_bytes()]],
+        );
         locked.report(class::ZSET, pop.event(), index, || key.into());
         if emptied {
             locked.report(class::GENERIC, "del", index, || key.into());
@@ -655,7 +663,24 @@ impl ServeOp for PopServe {
                 .collect();
             if db.zset_add(&owned, ZaddFlags::default(), &pairs).is_err() {
                 tracing::warn!(key = %String::from_utf8_lossy(&owned), "undelivered members could not go back: the key changed type");
+                return;
             }
+            // The pop was logged: so is the ZADD that undoes it.
+            let scores: Vec<Vec<u8>> = popped
+                .iter()
+                .map(|(_, score)| {
+                    let mut text = Vec::new();
+                    crate::util::numbers::format_double_17g(*score, &mut text);
+                    text
+                })
+                .collect();
+            let mut command: Vec<&[u8]> = vec![b"ZADD", &owned];
+            for ((member, _), score) in popped.iter().zip(&scores) {
+                command.push(score);
+                command.push(member);
+            }
+            let (index, now) = (db.index(), db.now_ms());
+            db.locked().propagate(index, now, &[&command]);
         };
         Delivery {
             reply,

@@ -86,6 +86,9 @@ pub struct Config {
     pub dbfilename: String,
     pub auto_aof_rewrite_percentage: u64,
     pub auto_aof_rewrite_min_size: u64,
+    /// Microseconds to pause after each record while loading (for tests that need a
+    /// slow load; 0 in production). Redis has the same knob.
+    pub key_load_delay: u64,
     /// The config file the server was started with, if any.
     pub config_file: Option<PathBuf>,
     /// Values of accepted Redis options that broker-server does not act on, by name.
@@ -495,7 +498,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     option!(
         "appendonly",
-        "no",
+        "yes",
         true,
         |c, v| {
             c.appendonly = parse_bool(v)?;
@@ -505,7 +508,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     option!(
         "appendfsync",
-        "everysec",
+        "always",
         true,
         |c, v| {
             let lower = v.to_ascii_lowercase();
@@ -534,7 +537,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     ),
     option!(
         "dbfilename",
-        "dump.rdb",
+        "dump.snap",
         true,
         |c, v| {
             if v.is_empty() || v.contains('/') {
@@ -564,6 +567,16 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| memory_text(c.auto_aof_rewrite_min_size)
+    ),
+    option!(
+        "key-load-delay",
+        "0",
+        true,
+        |c, v| {
+            c.key_load_delay = parse_bounded(v, 0, 1_000_000)? as u64;
+            Ok(())
+        },
+        |c| c.key_load_delay.to_string()
     ),
     tolerated!("save", ""),
     tolerated!("daemonize", "no"),
@@ -654,6 +667,7 @@ impl Default for Config {
             dbfilename: String::new(),
             auto_aof_rewrite_percentage: 0,
             auto_aof_rewrite_min_size: 0,
+            key_load_delay: 0,
             config_file: None,
             tolerated: Vec::new(),
         };
@@ -702,6 +716,13 @@ mod tests {
         assert_eq!(config.pubsub_output_limit.hard, 32 * 1024 * 1024);
         assert_eq!(config.get("save").as_deref(), Some(""));
         assert_eq!(config.get("busy-reply-threshold").as_deref(), Some("5000"));
+    }
+
+    #[test]
+    fn durable_by_default() {
+        let config = Config::default();
+        assert!(config.appendonly);
+        assert_eq!(config.appendfsync, "always");
     }
 
     #[test]

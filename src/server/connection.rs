@@ -15,6 +15,11 @@
 //! behind it stay unexecuted in the buffer, and `wait_blocked` waits for the
 //! hand-off, the timeout, `CLIENT UNBLOCK`, a disconnect, a kill or shutdown, all in
 //! one `select!` of this task (see [`crate::commands::blocking`]).
+//!
+//! Durability: replies leave only once the append-only log covers every write
+//! appended before them (see [`crate::persist`]): the client's own writes, and any
+//! write whose effect a reply could show. Many connections wait on the same log
+//! write (and fsync), which is what makes group commit pay.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -284,6 +289,7 @@ async fn write_out(
     stream: &mut TcpStream,
     output: &mut Vec<u8>,
 ) -> Result<(), Ending> {
+    server.persistence.wait_durable().await;
     // A write cut short by the kill leaves the stream mid-reply, which is fine: the
     // connection is being closed.
     tokio::select! {

@@ -114,6 +114,9 @@ pub async fn serve(server: Arc<Server>, listeners: Vec<TcpListener>) {
     {
         tracing::warn!("some connections did not finish within the shutdown grace period");
     }
+    // Clients are gone: leave a consistent, synced state on disk.
+    let finishing = server.clone();
+    let _ = tokio::task::spawn_blocking(move || finishing.persistence.shutdown()).await;
 }
 
 async fn accept_loop(server: Arc<Server>, listener: TcpListener, tracker: TaskTracker) {
@@ -184,7 +187,8 @@ async fn admit(
     Some((stream, handle))
 }
 
-/// Background work at `hz` per second: active expiry.
+/// Background work at `hz` per second: active expiry and persistence's periodic
+/// work. Neither runs while the dataset loads: replay decides what has expired.
 async fn background(server: Arc<Server>) {
     loop {
         let hz = server.config.read().hz.max(1);
@@ -192,7 +196,11 @@ async fn background(server: Arc<Server>) {
             _ = server.shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_millis(1000 / hz)) => {}
         }
+        if server.is_loading() {
+            continue;
+        }
         expire_step(&server);
+        server.persistence.cron();
     }
 }
 
@@ -233,11 +241,17 @@ impl ServerHandle {
     }
 }
 
-/// Binds and starts serving in the current runtime.
+/// Binds, loads the dataset (see [`crate::persist`]) and starts serving in the
+/// current runtime.
 pub async fn start(config: Config) -> io::Result<ServerHandle> {
     let listeners = bind(&config)?;
     let addr = listeners[0].local_addr()?;
     let server = Arc::new(Server::new(config));
+    let loading = server.clone();
+    tokio::task::spawn_blocking(move || loading.persistence.recover(&loading))
+        .await
+        .map_err(io::Error::other)?
+        .map_err(|error| io::Error::other(error.to_string()))?;
     let task = tokio::spawn(serve(server.clone(), listeners));
     Ok(ServerHandle { server, addr, task })
 }

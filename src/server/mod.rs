@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::commands::table::CommandTable;
 use crate::config::{Config, OutputLimit};
+use crate::persist::Persistence;
 use crate::protocol::Args;
 use crate::pubsub::{Kind, PubSub, notify};
 use crate::scripting::Scripting;
@@ -47,7 +48,10 @@ pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
 /// State shared by every connection.
 pub struct Server {
     pub config: RwLock<Config>,
-    pub keyspace: Keyspace,
+    /// Shared with the persistence jobs, which copy it in the background.
+    pub keyspace: Arc<Keyspace>,
+    /// The append-only log, snapshots and recovery.
+    pub persistence: Persistence,
     pub clients: DashMap<u64, Arc<ClientHandle>>,
     /// Who listens to which channel, pattern and shard channel.
     pub pubsub: PubSub,
@@ -60,8 +64,6 @@ pub struct Server {
     pub shutdown: CancellationToken,
     /// The addresses actually listened on.
     pub listening: Mutex<Vec<SocketAddr>>,
-    /// Unix seconds of the last successful save (`LASTSAVE`).
-    pub lastsave: AtomicU64,
     next_client_id: AtomicU64,
     /// Cached from `requirepass`, read on every command.
     auth_required: AtomicBool,
@@ -80,9 +82,10 @@ impl Server {
     pub fn new(config: Config) -> Self {
         let auth_required = config.auth_required();
         let notify_flags = config_notify_flags(&config);
-        let keyspace = Keyspace::new(config.databases);
+        let keyspace = Arc::new(Keyspace::new(config.databases));
         keyspace.set_notify_flags(notify_flags);
         Server {
+            persistence: Persistence::new(&config, keyspace.clone()),
             keyspace,
             config: RwLock::new(config),
             clients: DashMap::new(),
@@ -93,7 +96,6 @@ impl Server {
             run_id: random_hex(40),
             shutdown: CancellationToken::new(),
             listening: Mutex::new(Vec::new()),
-            lastsave: AtomicU64::new(now_us() / 1_000_000),
             next_client_id: AtomicU64::new(1),
             auth_required: AtomicBool::new(auth_required),
             notify_flags: AtomicU32::new(notify_flags),
@@ -122,6 +124,7 @@ impl Server {
         let flags = config_notify_flags(&config);
         self.notify_flags.store(flags, Ordering::Relaxed);
         self.keyspace.set_notify_flags(flags);
+        self.persistence.reconfigure(&config);
     }
 
     /// The keyspace-notification classes to publish; 0 when none.

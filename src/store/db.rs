@@ -385,6 +385,7 @@ impl<'l, 'a> DbView<'l, 'a> {
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let found = self.find(key)?;
         self.db_mut(key).touch(key);
+        self.locked.note_change();
         Some(self.entry_at(found))
     }
 
@@ -396,6 +397,11 @@ impl<'l, 'a> DbView<'l, 'a> {
     /// The type of a live key.
     pub fn type_of(&mut self, key: &[u8]) -> Option<ValueType> {
         self.peek(key).map(|entry| entry.value.value_type())
+    }
+
+    /// The deadline of a live key (None if it has none or does not exist).
+    pub fn expire_at(&mut self, key: &[u8]) -> Option<u64> {
+        self.peek(key).and_then(|entry| entry.expire_at())
     }
 
     /// Stores a value with a deadline (0 = none), replacing the previous live entry.
@@ -546,6 +552,7 @@ impl<'l, 'a> DbView<'l, 'a> {
             return Err(crate::store::StoreError::WrongType);
         }
         self.db_mut(key).touch(key);
+        self.locked.note_change();
         Ok(Some(&mut self.entry_at(found).value))
     }
 
@@ -563,9 +570,10 @@ impl<'l, 'a> DbView<'l, 'a> {
         }
     }
 
-    /// The database slice of `key`'s shard.
+    /// The database slice of `key`'s shard, for direct changes (counted as a change).
     pub fn db_mut(&mut self, key: &[u8]) -> &mut Db {
         let db = self.db;
+        self.locked.changes += 1;
         &mut self.locked.shard_for(key).dbs[db]
     }
 
@@ -573,7 +581,7 @@ impl<'l, 'a> DbView<'l, 'a> {
     pub fn len(&mut self) -> usize {
         let db = self.db;
         self.locked
-            .shards()
+            .shards_ref()
             .map(|(_, shard)| shard.dbs[db].len())
             .sum()
     }

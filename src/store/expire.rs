@@ -26,7 +26,7 @@ pub fn sweep_step_with(
     mut on_expired: impl FnMut(usize, Box<[u8]>),
 ) -> u64 {
     let mut expired = 0;
-    keyspace.for_each_shard(|_, shard| {
+    keyspace.for_each_idle_shard(|_, shard| {
         let mut in_shard = 0;
         for (index, db) in shard.dbs.iter_mut().enumerate() {
             in_shard += db

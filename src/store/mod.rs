@@ -42,6 +42,7 @@ pub mod zsets;
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -89,6 +90,9 @@ pub struct Shard {
     /// Clients blocked on this shard's keys, kept under the same lock as the keys so
     /// that blocking and serving are atomic with the emptiness check.
     pub waiters: waiters::ShardWaiters,
+    /// A point-in-time copy (snapshot, log rewrite) still waiting for this shard: it
+    /// is taken before anyone gets mutable access to the shard. See [`ShardCapture`].
+    capture: Option<Arc<dyn ShardCapture>>,
 }
 
 impl Shard {
@@ -97,13 +101,55 @@ impl Shard {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             stats: ShardStats::default(),
             waiters: waiters::ShardWaiters::new(databases),
+            capture: None,
         }
     }
+
+    /// Hands the shard to a pending capture, if one is waiting for it.
+    fn settle(&mut self, index: usize) {
+        if let Some(capture) = self.capture.take() {
+            capture.capture(index, self);
+        }
+    }
+
+    /// Whether a capture is still waiting for this shard.
+    pub fn capture_pending(&self) -> bool {
+        self.capture.is_some()
+    }
+}
+
+/// Receives a point-in-time copy of every shard: the snapshot and log-rewrite jobs.
+///
+/// # How a consistent copy is taken without stopping clients
+/// [`Keyspace::begin_capture`] holds every shard lock for an instant and arms the
+/// capture on each shard. From then on, each shard is handed to
+/// [`ShardCapture::capture`] exactly once, under its lock, by whoever reaches it
+/// first: the background job walking the shards, or a command about to touch it
+/// (any access through [`Locked::shard`] or [`Locked::shards`]). Nothing can change a
+/// shard before it was copied, so the copies together are the dataset as it was at
+/// the instant of `begin_capture`. A command that gets there first pays for copying
+/// one shard (1/[`SHARD_COUNT`] of the data); the rest of the work happens on the
+/// job's thread.
+pub trait ShardCapture: Send + Sync {
+    /// Copies `shard` (number `index`). Called once per shard, with its lock held.
+    fn capture(&self, index: usize, shard: &Shard);
+}
+
+/// Where changes made outside any command are logged: the append-only log (see
+/// `crate::persist::hook`). Commands are logged by the command gate; code in the
+/// store that changes data on its own (serving a blocked client after the command
+/// that filled its key has returned...) logs what the change amounts to through
+/// [`Locked::propagate`], which ends up here.
+pub trait ChangeLog: Send + Sync {
+    /// Logs `commands`, run in database `db` at `now_ms`, as one unit.
+    fn log(&self, db: usize, now_ms: u64, commands: &[&[&[u8]]]);
 }
 
 /// All databases, sharded.
 pub struct Keyspace {
     shards: Box<[Mutex<Shard>]>,
+    /// Set once by the server; none in store-only tests.
+    change_log: OnceLock<Arc<dyn ChangeLog>>,
     /// Chooses a key's shard. Seeded differently from the maps' own hasher, whose top
     /// bits must not be constant within a shard.
     shard_hasher: foldhash::fast::FixedState,
@@ -120,6 +166,7 @@ impl Keyspace {
             shards: (0..SHARD_COUNT)
                 .map(|_| Mutex::new(Shard::new(databases)))
                 .collect(),
+            change_log: OnceLock::new(),
             shard_hasher: foldhash::fast::FixedState::with_seed(0x5eed_b40c_e55e_0001),
             databases,
             notify: AtomicU32::new(0),
@@ -135,6 +182,11 @@ impl Keyspace {
     /// Whether events of `class` are reported.
     pub fn reports(&self, class: u32) -> bool {
         self.notify.load(Ordering::Relaxed) & class != 0
+    }
+
+    /// Installs where [`Locked::propagate`] logs (once; later calls are ignored).
+    pub fn set_change_log(&self, log: Arc<dyn ChangeLog>) {
+        let _ = self.change_log.set(log);
     }
 
     /// Number of databases (`databases` setting).
@@ -191,6 +243,7 @@ impl Keyspace {
             guards: std::array::from_fn(|_| None),
             mask,
             events: Vec::new(),
+            changes: 0,
         }
     }
 
@@ -200,10 +253,58 @@ impl Keyspace {
                 return;
             }
             match self.busy.lock(shard) {
-                Ok(mut guard) => f(index, &mut guard),
+                Ok(mut guard) => {
+                    guard.settle(index);
+                    f(index, &mut guard)
+                }
                 Err(_) => return,
             }
         }
+    }
+
+    /// Like [`Keyspace::for_each_shard`], but skips shards a capture is still waiting
+    /// for, so that housekeeping (the expiry sweep) never does a capture's work.
+    /// Like [`Keyspace::for_each_shard`], it stops while a script holds the shards.
+    pub fn for_each_idle_shard(&self, mut f: impl FnMut(usize, &mut Shard)) {
+        for (index, shard) in self.shards.iter().enumerate() {
+            if self.busy.is_running() {
+                return;
+            }
+            let Ok(mut guard) = self.busy.lock(shard) else {
+                return;
+            };
+            if !guard.capture_pending() {
+                f(index, &mut guard);
+            }
+        }
+    }
+
+    /// Arms `capture` on every shard while holding every lock at once, and runs
+    /// `at_cut` at that instant (the log marks where the copy stands). See
+    /// [`ShardCapture`].
+    ///
+    /// # Panics
+    /// If a capture is already armed: callers run one capture at a time.
+    pub fn begin_capture<R>(
+        &self,
+        capture: Arc<dyn ShardCapture>,
+        at_cut: impl FnOnce() -> R,
+    ) -> R {
+        let mut guards: Vec<MutexGuard<'_, Shard>> = self
+            .shards
+            .iter()
+            .map(|shard| self.busy.lock_patiently(shard))
+            .collect();
+        for guard in guards.iter_mut() {
+            assert!(guard.capture.is_none(), "one capture at a time");
+            guard.capture = Some(capture.clone());
+        }
+        at_cut()
+    }
+
+    /// Makes sure shard `index` has been captured (the capture job's walk).
+    pub fn settle_shard(&self, index: usize) {
+        self.busy.lock_patiently(&self.shards[index]).settle(index);
     }
 }
 
@@ -221,6 +322,8 @@ pub struct Locked<'a> {
     mask: u64,
     /// Keyspace events caused so far and not yet published, oldest first.
     events: Vec<KeyEvent>,
+    /// Bumped by every path that may change data (see [`Locked::changes`]).
+    changes: u64,
 }
 
 impl<'a> Locked<'a> {
@@ -277,9 +380,11 @@ impl<'a> Locked<'a> {
 
     /// A held shard by index.
     pub fn shard(&mut self, index: usize) -> &mut Shard {
-        self.guards[index]
+        let shard = self.guards[index]
             .as_deref_mut()
-            .expect("command touched a key outside the shards it declared")
+            .expect("command touched a key outside the shards it declared");
+        shard.settle(index);
+        shard
     }
 
     /// A held shard by index, for reading several entries at once.
@@ -289,12 +394,53 @@ impl<'a> Locked<'a> {
             .expect("command touched a key outside the shards it declared")
     }
 
-    /// Every held shard, in index order.
+    /// Every held shard, in index order. Counts as a change (callers get raw mutable
+    /// access: FLUSHDB, SWAPDB...).
     pub fn shards(&mut self) -> impl Iterator<Item = (usize, &mut Shard)> {
+        self.changes += 1;
         self.guards
             .iter_mut()
             .enumerate()
-            .filter_map(|(index, guard)| guard.as_deref_mut().map(|shard| (index, shard)))
+            .filter_map(|(index, guard)| {
+                guard.as_deref_mut().map(|shard| {
+                    shard.settle(index);
+                    (index, shard)
+                })
+            })
+    }
+
+    /// Every held shard, read-only (INFO, DBSIZE): never waits for a capture.
+    pub fn shards_ref(&self) -> impl Iterator<Item = (usize, &Shard)> {
+        self.guards
+            .iter()
+            .enumerate()
+            .filter_map(|(index, guard)| guard.as_deref().map(|shard| (index, shard)))
+    }
+
+    /// How many times data may have changed through these locks: bumped when a key is
+    /// inserted, removed or given a deadline, and whenever a command obtains mutable
+    /// access to a live value or to a raw shard. A write command that leaves it
+    /// unchanged changed nothing, so the append-only log skips it. The count errs on
+    /// the side of "changed": mutable access that ends up changing nothing counts.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Records a change the counter cannot see (for code that edits shards directly).
+    pub fn note_change(&mut self) {
+        self.changes += 1;
+    }
+
+    /// Logs what a change made outside any command amounts to, as one unit (several
+    /// commands are replayed all or none), while these locks are held: for example a
+    /// blocked client served after the push that filled its key returned logs
+    /// `RPOP key` (or `LMOVE src dst RIGHT LEFT`...) once the hand-off succeeded. A
+    /// handler never needs this: the gate logs commands (see `Ctx::propagate`).
+    pub fn propagate(&mut self, db: usize, now_ms: u64, commands: &[&[&[u8]]]) {
+        self.changes += 1;
+        if let Some(log) = self.keyspace.change_log.get() {
+            log.log(db, now_ms, commands);
+        }
     }
 
     /// A view of database `db` at time `now_ms` (Unix milliseconds).

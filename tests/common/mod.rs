@@ -39,10 +39,12 @@ impl TestServer {
     }
 
     /// Starts a server after `adjust` has changed the default configuration.
+    /// Persistence is off unless `adjust` turns it on (with its own `dir`).
     pub fn with_config(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config {
             port: 0,
             bind: vec!["127.0.0.1".into()],
+            appendonly: false,
             ..Config::default()
         };
         adjust(&mut config);

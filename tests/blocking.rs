@@ -13,27 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use broker_server::protocol::Reply;
-use common::{RawClient, TestServer, bulk, wait_for_info};
-
-fn blocked_clients(observer: &mut RawClient, count: usize) {
-    wait_for_info(observer, "blocked_clients", &count.to_string());
-}
+use common::{RawClient, TestServer, blocked_clients, bulk, client_id, no_waiters_left};
 
 fn pair(key: &str, value: &str) -> Reply {
     Reply::Array(vec![bulk(key), bulk(value)])
-}
-
-/// Every waiter has left every queue (the server leaked no registration).
-fn no_waiters_left(server: &TestServer, observer: &mut RawClient) {
-    blocked_clients(observer, 0);
-    assert_eq!(server.state().keyspace.waiter_entries(), 0);
-}
-
-fn client_id(client: &mut RawClient) -> String {
-    match client.call(&["CLIENT", "ID"]) {
-        Reply::Int(id) => id.to_string(),
-        other => panic!("CLIENT ID answered {other:?}"),
-    }
 }
 
 #[test]

@@ -12,7 +12,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use broker_server::protocol::Reply;
-use common::{Differential, Oracle, RawClient, TestServer, bulk, wait_for_info};
+use common::{
+    Differential, Oracle, RawClient, TestServer, blocked_clients, bulk, client_id, no_waiters_left,
+};
 
 // ---------------------------------------------------------------------------------
 // Differential: what answers at once.
@@ -248,8 +250,8 @@ fn a_served_waiter_announces_its_pop() {
     for (step, wait) in waits.into_iter().enumerate() {
         waiter.redis.send_command(wait);
         waiter.ours.send_command(wait);
-        wait_for_info(&mut actor.redis, "blocked_clients", "1");
-        wait_for_info(&mut actor.ours, "blocked_clients", "1");
+        blocked_clients(&mut actor.redis, 1);
+        blocked_clients(&mut actor.ours, 1);
         actor.check(&[b"ZADD", b"z", b"1", b"a", b"2", b"b"]);
         let expected = waiter.redis.read_raw();
         assert_eq!(waiter.ours.read_raw(), expected, "step {step}");
@@ -273,10 +275,6 @@ fn a_served_waiter_announces_its_pop() {
 // ---------------------------------------------------------------------------------
 // Socket tests: the blocking rules.
 
-fn blocked_clients(observer: &mut RawClient, count: usize) {
-    wait_for_info(observer, "blocked_clients", &count.to_string());
-}
-
 /// `[key, member, score]` as RESP2 sends it.
 fn popped(key: &str, member: &str, score: &str) -> Reply {
     Reply::Array(vec![bulk(key), bulk(member), bulk(score)])
@@ -289,19 +287,6 @@ fn multi_popped(key: &str, elements: &[(&str, &str)]) -> Reply {
         .map(|(member, score)| Reply::Array(vec![bulk(member), bulk(score)]))
         .collect();
     Reply::Array(vec![bulk(key), Reply::Array(elements)])
-}
-
-/// Every waiter has left every queue (the server leaked no registration).
-fn no_waiters_left(server: &TestServer, observer: &mut RawClient) {
-    blocked_clients(observer, 0);
-    assert_eq!(server.state().keyspace.waiter_entries(), 0);
-}
-
-fn client_id(client: &mut RawClient) -> String {
-    match client.call(&["CLIENT", "ID"]) {
-        Reply::Int(id) => id.to_string(),
-        other => panic!("CLIENT ID answered {other:?}"),
-    }
 }
 
 #[test]

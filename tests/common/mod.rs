@@ -361,3 +361,22 @@ pub fn wait_for_info(client: &mut RawClient, field: &str, value: &str) {
         std::thread::yield_now();
     }
 }
+
+/// Waits until `INFO blocked_clients` reads `count`.
+pub fn blocked_clients(observer: &mut RawClient, count: usize) {
+    wait_for_info(observer, "blocked_clients", &count.to_string());
+}
+
+/// Every waiter has left every queue (the server leaked no registration).
+pub fn no_waiters_left(server: &TestServer, observer: &mut RawClient) {
+    blocked_clients(observer, 0);
+    assert_eq!(server.state().keyspace.waiter_entries(), 0);
+}
+
+/// The connection's `CLIENT ID`, as text for `CLIENT UNBLOCK`/`CLIENT KILL`.
+pub fn client_id(client: &mut RawClient) -> String {
+    match client.call(&["CLIENT", "ID"]) {
+        Reply::Int(id) => id.to_string(),
+        other => panic!("CLIENT ID answered {other:?}"),
+    }
+}

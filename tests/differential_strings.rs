@@ -405,13 +405,7 @@ SHUTDOWN LATER
 ";
 
 fn run(script: &str, resp3: bool) {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    if resp3 {
-        pair.both(&[b"HELLO", b"3"]);
-    }
-    pair.script(script);
+    common::run_differential_script(script, resp3);
 }
 
 #[test]

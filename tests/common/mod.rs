@@ -380,3 +380,15 @@ pub fn client_id(client: &mut RawClient) -> String {
         other => panic!("CLIENT ID answered {other:?}"),
     }
 }
+
+/// Runs `script` (see [`Differential::script`]) on a fresh oracle and a fresh
+/// broker-server, after `HELLO 3` on both when `resp3`.
+pub fn run_differential_script(script: &str, resp3: bool) {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    if resp3 {
+        pair.both(&[b"HELLO", b"3"]);
+    }
+    pair.script(script);
+}

@@ -207,15 +207,23 @@ fn main() -> ExitCode {
     if let Ok(cwd) = std::env::current_dir() {
         config.dir = cwd;
     }
-    let threads = match config.threads {
+    let mut threads = match config.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
+    // The runtime flavour is chosen by measurement (PERFORMANCE.md): tokio's
+    // multi-thread scheduler with `threads` workers. `BROKER_SERVER_RUNTIME=
+    // current_thread` runs everything on the main thread instead; it exists so
+    // that the choice can be re-measured (`scripts/bench-compare.sh runtime`).
+    let mut builder = if std::env::var("BROKER_SERVER_RUNTIME").as_deref() == Ok("current_thread") {
+        threads = 1;
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(threads);
+        builder
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("broker-server: can't start the runtime: {error}");

@@ -21,6 +21,7 @@
 //! write whose effect a reply could show. Many connections wait on the same log
 //! write (and fsync), which is what makes group commit pay.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -96,14 +97,13 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut decoder = RequestDecoder::new();
-    // The two cancellation futures are made once and polled by reference in every
-    // wait below. Making them anew in each wait would register and remove a waiter
-    // on the shutdown token, which every connection shares, once per batch: two
-    // trips through one mutex that all worker threads contend for (futex calls
-    // under load).
-    let killed = handle.kill.cancelled();
-    let shutdown = server.shutdown.cancelled();
-    tokio::pin!(killed, shutdown);
+    // The futures that end or wake the connection are created once and polled again
+    // on every turn, not rebuilt per batch: each one registers a waiter in a
+    // `Notify` when first polled and unregisters when dropped, and the shutdown
+    // token's `Notify` is shared by every connection (a lock all cores contend for).
+    let mut killed = pin!(handle.kill.cancelled());
+    let mut shutting_down = pin!(server.shutdown.cancelled());
+    let mut pushed = pin!(handle.outbox.ready());
     loop {
         // Execute every complete request already buffered.
         let mut consumed = 0;
@@ -205,14 +205,14 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                 tokio::time::sleep(Duration::from_secs(idle_limit)).await
             }
         };
-        // Every arm is cancel-safe: `read_buf` reads nothing if cancelled, the
-        // cancellation futures are only borrowed, and the notification future can be
-        // dropped and recreated freely.
+        // Every arm is cancel-safe: `read_buf` reads nothing if cancelled, and the
+        // token and notification futures are kept (by reference) across turns, so
+        // no wake-up is lost; a fired `ready` is replaced by a fresh one.
         tokio::select! {
             biased;
             _ = &mut killed => return Ending::Killed,
-            _ = &mut shutdown => return Ending::Shutdown,
-            _ = handle.outbox.ready() => {}
+            _ = &mut shutting_down => return Ending::Shutdown,
+            _ = &mut pushed => pushed.set(handle.outbox.ready()),
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ending::ClientClosed,
                 Ok(n) => {

@@ -82,10 +82,10 @@ pub fn resolve(args: &Args<'_>) -> Result<&'static CommandSpec, CommandError> {
         });
     };
     if spec.subcommands.is_empty() || args.len() < 2 {
-        return check_arity(spec, spec.name.to_string(), args.len());
+        return check_arity(spec, args.len(), || spec.name.to_string());
     }
     match CommandTable::lookup_sub(spec, &args[1]) {
-        Some(sub) => check_arity(sub, format!("{}|{}", spec.name, sub.name), args.len()),
+        Some(sub) => check_arity(sub, args.len(), || format!("{}|{}", spec.name, sub.name)),
         None => Err(CommandError::UnknownSubcommand {
             container: spec.name.to_string(),
             sub: args[1].to_vec(),
@@ -93,15 +93,17 @@ pub fn resolve(args: &Args<'_>) -> Result<&'static CommandSpec, CommandError> {
     }
 }
 
+/// Checks the arity; the full name for the error text is built only on failure, so
+/// a well-formed request allocates nothing here.
 fn check_arity(
     spec: &'static CommandSpec,
-    full_name: String,
     argc: usize,
+    full_name: impl FnOnce() -> String,
 ) -> Result<&'static CommandSpec, CommandError> {
     if spec.arity_ok(argc) {
         Ok(spec)
     } else {
-        Err(CommandError::WrongArity(full_name))
+        Err(CommandError::WrongArity(full_name()))
     }
 }
 

@@ -32,14 +32,16 @@ pub struct CommandTable {
     by_name: HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::RandomState>,
     /// Every command and subcommand with its full name (`get`, `client|list`).
     pub all: Vec<(String, &'static CommandSpec)>,
-    index_of: HashMap<usize, usize>,
+    /// Spec address → index. Looked up once per executed command (statistics), so it
+    /// uses the fast hasher rather than SipHash: the keys are our own pointers.
+    index_of: HashMap<usize, usize, foldhash::fast::FixedState>,
 }
 
 static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
     let mut table = CommandTable {
         by_name: HashMap::default(),
         all: Vec::new(),
-        index_of: HashMap::new(),
+        index_of: HashMap::default(),
     };
     for spec in families().into_iter().flatten() {
         table.by_name.insert(spec.name.as_bytes(), spec);

@@ -22,6 +22,8 @@
 //! the whole scan is returned at least once.
 
 use indexmap::IndexMap;
+use indexmap::map::RawEntryApiV1;
+use indexmap::map::raw_entry_v1::RawEntryMut;
 
 use crate::pubsub::notify::class;
 use crate::store::value::{FastHasher, Value, ValueType};
@@ -154,10 +156,12 @@ impl Db {
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Entry> {
         let entry = Entry { value, expire_at };
         self.expiring += usize::from(expire_at != 0);
-        let previous = match self.map.get_index_of(key) {
-            Some(index) => Some(std::mem::replace(&mut self.map[index], entry)),
-            None => {
-                self.map.insert(key.into(), entry);
+        // One hash and one probe whether the key is new or replaced; the key is
+        // copied into its own allocation only when it is new.
+        let previous = match self.map.raw_entry_mut_v1().from_key(key) {
+            RawEntryMut::Occupied(mut slot) => Some(slot.insert(entry)),
+            RawEntryMut::Vacant(slot) => {
+                slot.insert(key.into(), entry);
                 None
             }
         };

@@ -41,6 +41,7 @@ pub mod watch;
 pub mod zsets;
 
 use std::hash::BuildHasher;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -240,7 +241,7 @@ impl Keyspace {
     fn unlocked(&self, mask: u64) -> Locked<'_> {
         Locked {
             keyspace: self,
-            guards: std::array::from_fn(|_| None),
+            guards: ManuallyDrop::new(std::array::from_fn(|_| None)),
             mask,
             events: Vec::new(),
             changes: 0,
@@ -318,12 +319,30 @@ pub const ALL_SHARDS: u64 = if SHARD_COUNT == 64 {
 /// A set of locked shards: what a command may touch while it runs.
 pub struct Locked<'a> {
     keyspace: &'a Keyspace,
-    guards: [Option<MutexGuard<'a, Shard>>; SHARD_COUNT],
+    /// The guard of shard `i` sits at index `i`, present exactly when bit `i` of
+    /// `mask` is set. `Drop` releases the guards by walking `mask`, instead of
+    /// having the compiler inspect all 64 slots for every command.
+    guards: ManuallyDrop<[Option<MutexGuard<'a, Shard>>; SHARD_COUNT]>,
     mask: u64,
     /// Keyspace events caused so far and not yet published, oldest first.
     events: Vec<KeyEvent>,
     /// Bumped by every path that may change data (see [`Locked::changes`]).
     changes: u64,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let mut rest = self.mask;
+        while rest != 0 {
+            let index = rest.trailing_zeros() as usize;
+            drop(self.guards[index].take());
+            rest &= rest - 1;
+        }
+        debug_assert!(
+            self.guards.iter().all(Option::is_none),
+            "a shard guard outside the mask would never be released"
+        );
+    }
 }
 
 impl<'a> Locked<'a> {

@@ -127,6 +127,7 @@ pub struct ClientHandle {
     /// Command-table index of the last command, plus one (0 = none yet).
     last_command: AtomicUsize,
     /// Cancelled to close the connection (CLIENT KILL, output limits, shutdown).
+    /// The listener makes it a child of the server's shutdown token.
     pub kill: CancellationToken,
     /// Frames pushed to the client from elsewhere: pub/sub messages, MONITOR lines.
     pub outbox: Outbox,

@@ -99,10 +99,10 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
     let mut decoder = RequestDecoder::new();
     // The futures that end or wake the connection are created once and polled again
     // on every turn, not rebuilt per batch: each one registers a waiter in a
-    // `Notify` when first polled and unregisters when dropped, and the shutdown
-    // token's `Notify` is shared by every connection (a lock all cores contend for).
+    // `Notify` when first polled and unregisters when dropped. Shutdown is not
+    // watched here: `kill` is a child of the server's shutdown token, so this
+    // connection only ever locks its own token, never one every connection shares.
     let mut killed = pin!(handle.kill.cancelled());
-    let mut shutting_down = pin!(server.shutdown.cancelled());
     let mut pushed = pin!(handle.outbox.ready());
     loop {
         // Execute every complete request already buffered.
@@ -210,8 +210,13 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         // no wake-up is lost; a fired `ready` is replaced by a fresh one.
         tokio::select! {
             biased;
-            _ = &mut killed => return Ending::Killed,
-            _ = &mut shutting_down => return Ending::Shutdown,
+            _ = &mut killed => {
+                return if server.shutdown.is_cancelled() {
+                    Ending::Shutdown
+                } else {
+                    Ending::Killed
+                };
+            }
             _ = &mut pushed => pushed.set(handle.outbox.ready()),
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ending::ClientClosed,

@@ -181,7 +181,10 @@ async fn admit(
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&probes);
     }
     let local = stream.local_addr().unwrap_or(peer);
-    let handle = Arc::new(ClientHandle::new(server.next_client_id(), peer, local));
+    let mut handle = ClientHandle::new(server.next_client_id(), peer, local);
+    // Shutdown cancels every client's kill token, so a connection watches one token.
+    handle.kill = server.shutdown.child_token();
+    let handle = Arc::new(handle);
     handle.touch();
     server.clients.insert(handle.id, handle.clone());
     Some((stream, handle))

@@ -205,19 +205,26 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                 tokio::time::sleep(Duration::from_secs(idle_limit)).await
             }
         };
+        let ended = || {
+            if server.shutdown.is_cancelled() {
+                Ending::Shutdown
+            } else {
+                Ending::Killed
+            }
+        };
+        // A killed client reads nothing more, even one that never stops sending.
+        if handle.kill.is_cancelled() {
+            return ended();
+        }
+        // The read comes first: when a request wakes the task, the select returns
+        // without polling the other arms (each poll takes their `Notify` locks).
+        // The outbox is drained on every turn whatever wakes it.
+        //
         // Every arm is cancel-safe: `read_buf` reads nothing if cancelled, and the
         // token and notification futures are kept (by reference) across turns, so
         // no wake-up is lost; a fired `ready` is replaced by a fresh one.
         tokio::select! {
             biased;
-            _ = &mut killed => {
-                return if server.shutdown.is_cancelled() {
-                    Ending::Shutdown
-                } else {
-                    Ending::Killed
-                };
-            }
-            _ = &mut pushed => pushed.set(handle.outbox.ready()),
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ending::ClientClosed,
                 Ok(n) => {
@@ -225,6 +232,8 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                 }
                 Err(error) => return Ending::Io(error),
             },
+            _ = &mut killed => return ended(),
+            _ = &mut pushed => pushed.set(handle.outbox.ready()),
             _ = idle => return Ending::IdleTimeout,
         }
     }

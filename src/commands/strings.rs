@@ -193,8 +193,12 @@ fn set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
                 false
             }
         }
-    } else {
+    } else if options.if_missing || options.if_present {
         db.exists(key)
+    } else {
+        // A plain SET need not look first: `insert` replaces in one probe and
+        // counts a replaced entry that had expired, as the lookup would have.
+        false
     };
     if (options.if_missing && exists) || (options.if_present && !exists) {
         if !options.get {

@@ -408,18 +408,29 @@ impl<'l, 'a> DbView<'l, 'a> {
         self.peek(key).and_then(|entry| entry.expire_at())
     }
 
-    /// Stores a value with a deadline (0 = none), replacing the previous live entry.
+    /// Stores a value with a deadline (0 = none), replacing the previous entry.
+    ///
+    /// # Returns
+    /// The live entry it replaced. One already past its deadline is not returned
+    /// but counted and reported as expired, exactly as a lookup before the write
+    /// would have, so callers need not look the key up first (one probe).
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Entry> {
-        let live = self.find(key).is_some();
+        let (db, now) = (self.db, self.now_ms);
         let previous = self.db_mut(key).insert(key, value, expire_at);
-        if !live {
-            let db = self.db;
+        let expired = previous.as_ref().is_some_and(|entry| entry.is_expired(now));
+        if expired {
+            self.locked.shard_for(key).stats.expired_keys += 1;
+            self.locked.report(class::EXPIRED, "expired", db, || key.into());
+        }
+        if previous.is_none() || expired {
             self.locked.report(class::NEW, "new", db, || key.into());
+            return None;
         }
         previous
     }
 
-    /// Stores an entry as it is, deadline included.
+    /// Stores an entry as it is, deadline included; returns what [`DbView::insert`]
+    /// returns.
     pub fn insert_entry(&mut self, key: &[u8], entry: Entry) -> Option<Entry> {
         let expire_at = entry.expire_at;
         self.insert(key, entry.value, expire_at)
@@ -616,6 +627,20 @@ mod tests {
         assert!(db.lookup(b"k", 1001, &mut stats).is_none());
         assert_eq!(stats.expired_keys, 1);
         assert_eq!((db.len(), db.expiring()), (0, 0));
+    }
+
+    #[test]
+    fn overwriting_an_expired_key_counts_it_as_expired() {
+        let keyspace = crate::store::Keyspace::new(1);
+        let mut locked = keyspace.lock_all();
+        locked.db(0, 0).insert(b"k", text(b"old"), 1000);
+        let mut view = locked.db(0, 500);
+        assert!(view.insert(b"k", text(b"live"), 1000).is_some());
+        let mut view = locked.db(0, 2000);
+        assert!(view.insert(b"k", text(b"new"), 0).is_none());
+        let expired: u64 = locked.shards().map(|(_, s)| s.stats.expired_keys).sum();
+        assert_eq!(expired, 1);
+        assert_eq!(locked.db(0, 2000).len(), 1);
     }
 
     #[test]

@@ -839,7 +839,8 @@ def cmd_threads(opts) -> None:
                 def once(t=target):
                     t.flushall()
                     before = t.cpu_ticks()
-                    first, second = (redis_benchmark(t.port, a + ["--threads", str(opts.client_threads)]).rps
+                    # Options go before a custom command, whose arguments run to the end.
+                    first, second = (redis_benchmark(t.port, ["--threads", str(opts.client_threads)] + a).rps
                                      for a in args)
                     rps = 2 / (1 / first + 1 / second)
                     return {"rps": rps, "cpu_us": (t.cpu_ticks() - before) * 1e6 / CLK_TCK / ops}

@@ -196,6 +196,13 @@ fn main() -> ExitCode {
         eprintln!("broker-server: {message}");
         return ExitCode::from(1);
     }
+    // As Redis's default `jemalloc-bg-thread yes`: a background thread returns freed
+    // pages to the OS after jemalloc's decay time even while the server allocates
+    // nothing. Without it, pages freed by a burst (a map's old table after it grew,
+    // a drained queue) stay in RSS until some later allocation triggers a purge.
+    if let Err(error) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(%error, "could not start jemalloc's background thread");
+    }
     if let Err(error) = std::env::set_current_dir(&config.dir) {
         eprintln!(
             "broker-server: can't chdir to '{}': {error}",

@@ -924,20 +924,20 @@ def cmd_callgrind(opts) -> None:
             wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
             target.start(wrapper=wrapper, ready_timeout=120)
             if pipeline:
-                prefill = pipeline  # a first pass creates the keys; then measure overwrites too
                 redis_benchmark(target.port, ["-c", "50", "-P", str(pipeline), "-n", str(n),
                                               "-t", "set", "-r", "100000", "-d", "100"], timeout=1800)
-                del prefill
             target.stop(timeout=300)
             totals[label] = callgrind_total(out)
             log(f"   {kind} {label}: {totals[label]:,} Ir")
         per = {k: (totals[k] - totals["idle"]) / n for k in ("P1", "P16")}
         report.add(f"| {kind} | {per['P1']:,.0f} | {per['P16']:,.0f} |")
         report.data[kind] = {"totals": totals, "per_op": per}
-        annotate = subprocess.run(["callgrind_annotate", "--inclusive=no", os.path.join(outdir, f"{kind}-P16.out")],
-                                  capture_output=True, text=True).stdout
-        with open(os.path.join(outdir, f"{kind}-P16.annotate.txt"), "w") as f:
-            f.write(annotate)
+        for label in ("P1", "P16"):
+            annotate = subprocess.run(["callgrind_annotate", "--inclusive=no", "--auto=no",
+                                       os.path.join(outdir, f"{kind}-{label}.out")],
+                                      capture_output=True, text=True).stdout
+            with open(os.path.join(outdir, f"{kind}-{label}.annotate.txt"), "w") as f:
+                f.write(annotate)
     report.add("", "Idle start/stop run subtracted. Annotations: target/bench-compare/callgrind/*.annotate.txt")
     report.save("callgrind")
 

@@ -157,6 +157,13 @@ impl RequestDecoder {
             if first != b'*' {
                 return self.decode_inline(buf);
             }
+            // Only a fresh request (nothing of it scanned before) tries the one-pass
+            // path, so a request that arrives in pieces is never re-scanned.
+            if self.scanned == 0 {
+                if let Some(consumed) = self.decode_complete(buf, limits) {
+                    return Ok(Some(consumed));
+                }
+            }
             let Some(line_end) = self.find_line_end(buf, ProtocolError::TooBigMultibulkCount)?
             else {
                 return Ok(None);
@@ -208,6 +215,42 @@ impl RequestDecoder {
             } => (self.pos + len + 2).saturating_sub(buffered),
             _ => 0,
         }
+    }
+
+    /// The common case in one pass: a multibulk request that is entirely in `buf`,
+    /// well formed, and not subject to the pre-authentication limits. Anything else
+    /// (incomplete, malformed, a count of zero or less) returns `None` having
+    /// changed nothing but `ranges`, and the resumable path decodes the request from
+    /// its start, so error texts and partial-input behaviour are exactly its own.
+    ///
+    /// # Returns
+    /// The request's length in bytes, its arguments in `ranges`.
+    fn decode_complete(&mut self, buf: &[u8], limits: &DecodeLimits) -> Option<usize> {
+        if limits.unauthenticated {
+            return None;
+        }
+        let (count, mut pos) = header_line(buf, 0, b'*')?;
+        if count <= 0 || count > MAX_MULTIBULK_COUNT {
+            return None;
+        }
+        self.ranges.clear();
+        self.ranges
+            .reserve((count as usize).min(MAX_PREALLOCATED_ARGS));
+        for _ in 0..count {
+            let (len, start) = header_line(buf, pos, b'$')?;
+            if len < 0 || len as u64 > limits.max_bulk_len as u64 {
+                return None;
+            }
+            let end = start + len as usize;
+            // The two bytes after the data are skipped unchecked, as below.
+            if buf.len() < end + 2 {
+                return None;
+            }
+            self.ranges.push((start, end));
+            pos = end + 2;
+        }
+        self.last_inline = false;
+        Some(pos)
     }
 
     fn decode_multibulk(
@@ -331,6 +374,42 @@ impl RequestDecoder {
         self.scanned = 0;
         consumed
     }
+}
+
+/// Most digits the one-pass path reads in a count or length (no overflow possible);
+/// longer numbers are left to the resumable path and its limits.
+const MAX_HEADER_DIGITS: usize = 18;
+
+/// Reads a `<kind><digits>\r` line at `at`: a canonical non-negative decimal (no
+/// sign, no leading zero), with the byte after `\r` arrived (as
+/// [`RequestDecoder::decode`] requires, without checking that it is `\n`). Digits
+/// are accumulated while looking for the `\r`, in one pass.
+///
+/// # Returns
+/// The number and where the next line starts; `None` for anything else, which the
+/// resumable path then decodes or rejects with Redis's error.
+fn header_line(buf: &[u8], at: usize, kind: u8) -> Option<(i64, usize)> {
+    let line = buf.get(at..)?;
+    if line.first() != Some(&kind) {
+        return None;
+    }
+    let mut value: i64 = 0;
+    let mut end = 1;
+    loop {
+        match *line.get(end)? {
+            digit @ b'0'..=b'9' if end <= MAX_HEADER_DIGITS => {
+                value = value * 10 + i64::from(digit - b'0');
+                end += 1;
+            }
+            b'\r' => break,
+            _ => return None,
+        }
+    }
+    let digits = end - 1;
+    if digits == 0 || (digits > 1 && line[1] == b'0') || end + 1 >= line.len() {
+        return None;
+    }
+    Some((value, at + end + 2))
 }
 
 /// The arguments of one request, borrowed from wherever they were decoded.
@@ -633,6 +712,52 @@ mod tests {
         let mut decoder = RequestDecoder::new();
         assert_eq!(decoder.decode(b"*2000000000\r\n", &OPEN), Ok(None));
         assert!(decoder.ranges.capacity() <= MAX_PREALLOCATED_ARGS.max(8));
+    }
+
+    /// The one-pass path must decode exactly what the resumable path decodes, and
+    /// fail with the same error. Before authentication only the resumable path runs,
+    /// so decoding with and without the guard compares the two, on well-formed
+    /// pipelines and on byte-level mutations of them (cases the guard's own limits
+    /// refuse are skipped).
+    #[test]
+    fn one_pass_and_resumable_paths_agree() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"*$\r\n0123456789-+ aZ";
+        for case in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..1 + next() % 4 {
+                let argc = next() % 5;
+                input.extend_from_slice(format!("*{argc}\r\n").as_bytes());
+                for _ in 0..argc {
+                    let len = (next() % 12) as usize;
+                    input.extend_from_slice(format!("${len}\r\n").as_bytes());
+                    input.extend((0..len).map(|_| b'a' + (next() % 26) as u8));
+                    input.extend_from_slice(b"\r\n");
+                }
+            }
+            for _ in 0..case % 4 {
+                let at = (next() as usize) % input.len();
+                input[at] = alphabet[(next() as usize) % alphabet.len()];
+            }
+            if case % 3 == 0 {
+                input.truncate((next() as usize) % (input.len() + 1));
+            }
+            let guarded = decode_all(&input, &GUARDED);
+            if matches!(
+                guarded,
+                Err(ProtocolError::UnauthenticatedMultibulkLength
+                    | ProtocolError::UnauthenticatedBulkLength)
+            ) {
+                continue;
+            }
+            assert_eq!(decode_all(&input, &OPEN), guarded, "{input:?}");
+        }
     }
 
     #[test]

@@ -420,7 +420,8 @@ impl<'l, 'a> DbView<'l, 'a> {
         let expired = previous.as_ref().is_some_and(|entry| entry.is_expired(now));
         if expired {
             self.locked.shard_for(key).stats.expired_keys += 1;
-            self.locked.report(class::EXPIRED, "expired", db, || key.into());
+            self.locked
+                .report(class::EXPIRED, "expired", db, || key.into());
         }
         if previous.is_none() || expired {
             self.locked.report(class::NEW, "new", db, || key.into());

@@ -195,9 +195,11 @@ class Target:
                 "--save", "", "--appendonly", "no", "--daemonize", "no",
                 "--loglevel", "warning", "--dir", self.workdir,
             ] + self.extra
+        # Like for like with A: no persistence. broker-server logs every write by
+        # default; its durable throughput is scripts/bench-durability.sh's job.
         return [
             BROKER_BIN, "--port", str(self.port), "--bind", HOST,
-            "--loglevel", "warning", "--dir", self.workdir,
+            "--appendonly", "no", "--loglevel", "warning", "--dir", self.workdir,
         ] + self.extra
 
     def start(self, wrapper: list[str] | None = None, ready_timeout: float = 20) -> None:

@@ -10,6 +10,7 @@
 
 use std::hint::black_box;
 
+use broker_server::persist::record::encode_command;
 use broker_server::protocol::RequestDecoder;
 use broker_server::protocol::decode::DecodeLimits;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -20,12 +21,8 @@ const LIMITS: DecodeLimits = DecodeLimits {
 };
 
 fn multibulk(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::new();
+    encode_command(&mut out, args.iter().copied());
     out
 }
 

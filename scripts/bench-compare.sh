@@ -16,20 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-need_packages=()
-command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
-command -v redis-benchmark >/dev/null 2>&1 || need_packages+=(redis-tools)
-command -v strace >/dev/null 2>&1 || need_packages+=(strace)
-command -v valgrind >/dev/null 2>&1 || need_packages+=(valgrind)
-if [ ${#need_packages[@]} -gt 0 ]; then
-    echo "== installing Debian packages: ${need_packages[*]}" >&2
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
-fi
+. scripts/debian-packages.sh
+install_missing redis-server:redis-server redis-benchmark:redis-tools strace:strace valgrind:valgrind
 # Debian starts a redis-server on 6379 after installing it; the comparison starts
 # its own servers and leaves that one alone.
 

@@ -14,20 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-need_packages=()
-command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
-command -v redis-cli >/dev/null 2>&1 || need_packages+=(redis-tools)
-command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
-python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_packages+=(python3-venv)
-if [ ${#need_packages[@]} -gt 0 ]; then
-    echo "== installing Debian packages: ${need_packages[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
-fi
+. scripts/debian-packages.sh
+# python3-venv: `python3 -m venv` needs it, and no command shows whether it is there.
+venv_package=()
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || venv_package=(python3-venv)
+install_missing redis-server:redis-server redis-cli:redis-tools python3:python3 -- "${venv_package[@]}"
 
 # The Celery suite's virtualenv, reinstalled only when the pinned list changes.
 venv=.venv

@@ -1,8 +1,14 @@
 # Multi-stage build: compile in the Rust image, run in a small Debian image.
 FROM rust:1-slim-bookworm AS build
+# The slim image has gcc but not make, which jemalloc's build (tikv-jemalloc-sys) runs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Cargo reads every target the manifest declares, the benchmarks included.
+COPY benches ./benches
 RUN cargo build --release --locked --bin broker-server
 
 FROM debian:bookworm-slim

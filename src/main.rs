@@ -4,6 +4,7 @@
 //! `broker-server check-aof FILE [--fix]` checks an append-only log instead (see
 //! [`broker_server::persist::check`]).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -148,7 +149,10 @@ fn init_logging(config: &Config) -> Result<(), String> {
         .with_max_level(level)
         .with_target(false);
     if config.logfile.is_empty() {
-        builder.init();
+        // Colours only for a person at a terminal: Docker, systemd and log files
+        // get plain text. NO_COLOR (no-color.org) turns them off everywhere.
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        builder.with_ansi(colour).init();
     } else {
         let file = std::fs::OpenOptions::new()
             .create(true)

@@ -42,7 +42,7 @@ impl Process {
             .args(args)
             .args(["--port", "0", "--bind", "127.0.0.1"])
             .current_dir(&dir)
-            .env("NO_COLOR", "1")
+            .env_remove("NO_COLOR")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -145,6 +145,16 @@ fn redis_style_options_are_accepted() {
     ]);
     let mut client = RawClient::tcp(format!("127.0.0.1:{}", process.port).parse().unwrap());
     assert_eq!(client.call_raw(&[b"PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    // As under Docker or systemd: stdout is not a terminal, and NO_COLOR is unset.
+    let process = Process::start(&[]);
+    assert!(process.log.len() >= 2, "{:?}", process.log);
+    for line in &process.log {
+        assert!(!line.contains('\x1b'), "colour codes in {line:?}");
+    }
 }
 
 #[test]

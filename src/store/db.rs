@@ -633,6 +633,7 @@ mod tests {
     #[test]
     fn overwriting_an_expired_key_counts_it_as_expired() {
         let keyspace = crate::store::Keyspace::new(1);
+        keyspace.set_notify_flags(class::ALL | class::NEW | class::KEYEVENT);
         let mut locked = keyspace.lock_all();
         locked.db(0, 0).insert(b"k", text(b"old"), 1000);
         let mut view = locked.db(0, 500);
@@ -642,6 +643,11 @@ mod tests {
         let expired: u64 = locked.shards().map(|(_, s)| s.stats.expired_keys).sum();
         assert_eq!(expired, 1);
         assert_eq!(locked.db(0, 2000).len(), 1);
+        // As Redis 7.0.15 reports a SET over a key past its deadline (checked with
+        // notify-keyspace-events KEAn): `new` for the first write, then `expired`
+        // and `new` again for the overwrite; no event for the live replacement.
+        let events: Vec<&str> = locked.take_events().iter().map(|e| e.event).collect();
+        assert_eq!(events, ["new", "expired", "new"]);
     }
 
     #[test]

@@ -175,16 +175,19 @@ impl<'s> Waiting<'s> {
 
     fn leave(&mut self, gone: bool) -> Option<Wake> {
         self.done = true;
-        self.server.blocked.fetch_sub(1, Ordering::Relaxed);
         self.handle.blocked_on.lock().take();
         let server = self.server;
-        server.keyspace.leave(
+        let raced = server.keyspace.leave(
             &self.blocked.waiter,
             &mut self.blocked.receiver,
             gone,
             now_ms(),
             &mut |event| notify::publish(server, &event),
-        )
+        );
+        // Counted out only once out of every queue (and anything handed to it given
+        // back): whoever reads `blocked_clients` lower may push and find no waiter.
+        server.blocked.fetch_sub(1, Ordering::Release);
+        raced
     }
 }
 

@@ -266,7 +266,9 @@ impl Server {
     }
 
     pub fn blocked_clients(&self) -> usize {
-        self.blocked.load(Ordering::Relaxed)
+        // Pairs with the decrement in `Waiting::leave`, which follows the waiter's
+        // removal from the queues.
+        self.blocked.load(Ordering::Acquire)
     }
 
     /// Records a memory reading and returns the peak so far.

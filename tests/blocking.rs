@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use broker_server::protocol::Reply;
-use common::{RawClient, TestServer, blocked_clients, bulk, client_id, no_waiters_left};
+use common::{
+    RawClient, TestServer, assert_times_out_after, block_then_unblock, blocked_clients, bulk,
+    client_id, no_waiters_left,
+};
 
 fn pair(key: &str, value: &str) -> Reply {
     Reply::Array(vec![bulk(key), bulk(value)])
@@ -128,22 +131,8 @@ fn timeouts_answer_the_null_array_in_both_protocols() {
 fn integer_and_decimal_timeouts_wait_that_long() {
     let server = TestServer::start();
     let mut client = server.raw();
-    for (timeout, at_least) in [("0.3", 300), ("1", 1000)] {
-        let started = Instant::now();
-        assert_eq!(
-            client.call_raw(&[b"BRPOP", b"q", timeout.as_bytes()]),
-            b"*-1\r\n"
-        );
-        let waited = started.elapsed();
-        assert!(
-            waited >= Duration::from_millis(at_least),
-            "{timeout}: {waited:?}"
-        );
-        assert!(
-            waited < Duration::from_millis(at_least + 3000),
-            "{timeout}: {waited:?}"
-        );
-    }
+    assert_times_out_after(&mut client, &[b"BRPOP", b"q", b"0.3"], 300);
+    assert_times_out_after(&mut client, &[b"BRPOP", b"q", b"1"], 1000);
 }
 
 #[test]
@@ -220,28 +209,16 @@ fn client_unblock_answers_as_a_timeout_or_an_error() {
     let mut waiter = server.raw();
     let id = client_id(&mut waiter);
     assert_eq!(observer.call(&["CLIENT", "UNBLOCK", &id]), Reply::Int(0));
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
-    assert_eq!(observer.call(&["CLIENT", "UNBLOCK", &id]), Reply::Int(1));
-    assert_eq!(waiter.read_raw(), b"*-1\r\n");
-    waiter.send_command(&[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0"]);
-    blocked_clients(&mut observer, 1);
-    assert_eq!(
-        observer.call(&["CLIENT", "UNBLOCK", &id, "TIMEOUT"]),
-        Reply::Int(1)
-    );
-    assert_eq!(waiter.read_raw(), b"*-1\r\n");
+    let brpop: &[&[u8]] = &[b"BRPOP", b"q", b"0"];
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, brpop, None);
+    assert_eq!(reply, b"*-1\r\n");
+    let blmove: &[&[u8]] = &[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0"];
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, blmove, Some("TIMEOUT"));
+    assert_eq!(reply, b"*-1\r\n");
     waiter.call(&["HELLO", "3"]);
-    waiter.send_command(&[b"BLPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
-    assert_eq!(
-        observer.call(&["CLIENT", "UNBLOCK", &id, "error"]),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        waiter.read_raw(),
-        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
-    );
+    let blpop: &[&[u8]] = &[b"BLPOP", b"q", b"0"];
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, blpop, Some("error"));
+    assert_eq!(reply, b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
     assert_eq!(
         observer.call(&["CLIENT", "UNBLOCK", &id, "ERROR"]),
         Reply::Int(0)

@@ -9,11 +9,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use broker_server::protocol::Reply;
 use common::{
-    Differential, Oracle, RawClient, TestServer, blocked_clients, bulk, client_id, no_waiters_left,
+    Differential, Oracle, RawClient, TestServer, assert_times_out_after, block_then_unblock,
+    blocked_clients, bulk, client_id, no_waiters_left,
 };
 
 // ---------------------------------------------------------------------------------
@@ -476,20 +475,8 @@ fn timeouts_answer_the_null_array_in_both_protocols() {
 fn integer_and_decimal_timeouts_wait_that_long() {
     let server = TestServer::start();
     let mut client = server.raw();
-    let waits: [(&[&[u8]], u64); 2] = [
-        (&[b"BZPOPMIN", b"z", b"0.3"], 300),
-        (&[b"BZMPOP", b"1", b"1", b"z", b"MAX"], 1000),
-    ];
-    for (command, at_least) in waits {
-        let started = Instant::now();
-        assert_eq!(client.call_raw(command), b"*-1\r\n");
-        let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(at_least), "{waited:?}");
-        assert!(
-            waited < Duration::from_millis(at_least + 3000),
-            "{waited:?}"
-        );
-    }
+    assert_times_out_after(&mut client, &[b"BZPOPMIN", b"z", b"0.3"], 300);
+    assert_times_out_after(&mut client, &[b"BZMPOP", b"1", b"1", b"z", b"MAX"], 1000);
 }
 
 /// RESP3 waiters get their scores as doubles.
@@ -520,28 +507,16 @@ fn client_unblock_answers_as_a_timeout_or_an_error() {
     let mut observer = server.raw();
     let mut waiter = server.raw();
     let id = client_id(&mut waiter);
-    waiter.send_command(&[b"BZPOPMIN", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
-    assert_eq!(observer.call(&["CLIENT", "UNBLOCK", &id]), Reply::Int(1));
-    assert_eq!(waiter.read_raw(), b"*-1\r\n");
-    waiter.send_command(&[b"BZMPOP", b"0", b"1", b"z", b"MIN"]);
-    blocked_clients(&mut observer, 1);
-    assert_eq!(
-        observer.call(&["CLIENT", "UNBLOCK", &id, "ERROR"]),
-        Reply::Int(1)
-    );
-    assert_eq!(
-        waiter.read_raw(),
-        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
-    );
+    let bzpopmin: &[&[u8]] = &[b"BZPOPMIN", b"z", b"0"];
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, bzpopmin, None);
+    assert_eq!(reply, b"*-1\r\n");
+    let bzmpop: &[&[u8]] = &[b"BZMPOP", b"0", b"1", b"z", b"MIN"];
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, bzmpop, Some("ERROR"));
+    assert_eq!(reply, b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
     waiter.call(&["HELLO", "3"]);
-    waiter.send_command(&[b"BZPOPMAX", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
-    assert_eq!(
-        observer.call(&["CLIENT", "UNBLOCK", &id, "TIMEOUT"]),
-        Reply::Int(1)
-    );
-    assert_eq!(waiter.read_raw(), b"_\r\n");
+    let bzpopmax: &[&[u8]] = &[b"BZPOPMAX", b"z", b"0"];
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, bzpopmax, Some("TIMEOUT"));
+    assert_eq!(reply, b"_\r\n");
     assert_eq!(observer.call(&["CLIENT", "UNBLOCK", &id]), Reply::Int(0));
     // A member added now stays: nobody waits any more.
     observer.call(&["ZADD", "z", "1", "a"]);

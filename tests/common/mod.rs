@@ -381,6 +381,35 @@ pub fn client_id(client: &mut RawClient) -> String {
     }
 }
 
+/// Sends the blocking `command` on `waiter`, waits until it is the only blocked
+/// client, unblocks it with `CLIENT UNBLOCK <id> [mode]` (which must answer 1) and
+/// returns the waiter's raw reply.
+pub fn block_then_unblock(
+    observer: &mut RawClient,
+    waiter: &mut RawClient,
+    id: &str,
+    command: &[&[u8]],
+    mode: Option<&str>,
+) -> Vec<u8> {
+    waiter.send_command(command);
+    blocked_clients(observer, 1);
+    let mut unblock = vec!["CLIENT", "UNBLOCK", id];
+    unblock.extend(mode);
+    assert_eq!(observer.call(&unblock), Reply::Int(1), "{unblock:?}");
+    waiter.read_raw()
+}
+
+/// Runs the blocking `command`, which must time out with the RESP2 null array
+/// after waiting at least `at_least_ms` (and not seconds longer).
+pub fn assert_times_out_after(client: &mut RawClient, command: &[&[u8]], at_least_ms: u64) {
+    let started = Instant::now();
+    assert_eq!(client.call_raw(command), b"*-1\r\n");
+    let waited = started.elapsed();
+    let at_least = Duration::from_millis(at_least_ms);
+    assert!(waited >= at_least, "{waited:?} < {at_least:?}");
+    assert!(waited < at_least + Duration::from_secs(3), "{waited:?}");
+}
+
 /// Runs `script` (see [`Differential::script`]) on a fresh oracle and a fresh
 /// broker-server, after `HELLO 3` on both when `resp3`.
 pub fn run_differential_script(script: &str, resp3: bool) {

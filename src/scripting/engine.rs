@@ -708,6 +708,12 @@ unsafe fn push_positioned(l: State, msg: &[u8]) {
     ffi::lua_concat(l, 2);
 }
 
+/// Raises `msg` with the script position, as `luaL_error` does.
+unsafe fn raise_positioned(l: State, msg: &'static [u8]) -> ! {
+    push_positioned(l, msg);
+    ffi::lua_error(l)
+}
+
 unsafe fn set_fn(l: State, name: &CStr, f: ffi::lua_CFunction) {
     ffi::lua_pushcfunction(l, f);
     ffi::lua_setfield(l, -2, name.as_ptr());
@@ -970,21 +976,18 @@ unsafe fn is_proxy(l: State, idx: c_int, ro: c_int) -> bool {
 // ---------------------------------------------------------------------------
 
 unsafe extern "C-unwind" fn readonly_newindex(l: State) -> c_int {
-    push_positioned(l, READONLY_MSG);
-    ffi::lua_error(l)
+    raise_positioned(l, READONLY_MSG)
 }
 
 unsafe extern "C-unwind" fn missing_global(l: State) -> c_int {
     if ffi::lua_gettop(l) != 2 {
-        push_positioned(l, b"Wrong number of arguments to luaProtectedTableError");
-        ffi::lua_error(l);
+        raise_positioned(l, b"Wrong number of arguments to luaProtectedTableError");
     }
     if ffi::lua_isstring(l, -1) == 0 {
-        push_positioned(
+        raise_positioned(
             l,
             b"Second argument to luaProtectedTableError must be a string or number",
         );
-        ffi::lua_error(l);
     }
     ffi::luaL_where(l, 1);
     ffi::lua_pushliteral(
@@ -1057,8 +1060,7 @@ unsafe extern "C-unwind" fn ro_setmetatable(l: State) -> c_int {
         raise_readonly(l);
     }
     if ffi::luaL_getmetafield_(l, 1, c"__metatable".as_ptr()) != 0 {
-        push_positioned(l, b"cannot change a protected metatable");
-        ffi::lua_error(l);
+        raise_positioned(l, b"cannot change a protected metatable");
     }
     ffi::lua_settop(l, 2);
     ffi::lua_setmetatable(l, 1);
@@ -1114,8 +1116,7 @@ unsafe extern "C-unwind" fn ro_tinsert(l: State) -> c_int {
             }
         }
         _ => {
-            push_positioned(l, b"wrong number of arguments to 'insert'");
-            ffi::lua_error(l);
+            raise_positioned(l, b"wrong number of arguments to 'insert'");
         }
     }
     if is_proxy(l, 1, RO) {
@@ -1478,8 +1479,7 @@ unsafe extern "C-unwind" fn math_random(l: State) -> c_int {
             ffi::lua_pushnumber(l, (r * (up as f64 - lo as f64 + 1.0)).floor() + lo as f64);
         }
         _ => {
-            push_positioned(l, b"wrong number of arguments");
-            ffi::lua_error(l);
+            raise_positioned(l, b"wrong number of arguments");
         }
     }
     1
@@ -2053,20 +2053,26 @@ unsafe extern "C-unwind" fn cjson_setting(l: State) -> c_int {
 }
 
 unsafe extern "C-unwind" fn cjson_encode(l: State) -> c_int {
-    if ffi::lua_gettop(l) != 1 {
-        push_positioned(l, b"bad argument #1 to 'encode' (expected 1 argument)");
-        ffi::lua_error(l);
-    }
+    require_one_argument(l, b"bad argument #1 to 'encode' (expected 1 argument)");
     let result = {
         let mut out = Vec::new();
-        match json_encode_value(l, &mut out, 0) {
-            Ok(()) => {
-                push_bytes(l, &out);
-                Ok(())
-            }
-            Err(msg) => Err(msg),
-        }
+        json_encode_value(l, &mut out, 0).map(|()| push_bytes(l, &out))
     };
+    one_result_or_raise(l, result)
+}
+
+/// Raises `message` unless the function got exactly one argument.
+unsafe fn require_one_argument(l: State, message: &'static [u8]) {
+    if ffi::lua_gettop(l) != 1 {
+        raise_positioned(l, message);
+    }
+}
+
+/// Ends a C function with its one pushed result, or raises the error with the
+/// script position. Every Rust value must be dropped before the raise, which
+/// unwinds past this frame without running destructors: `result` is by value, and
+/// the message is dropped once pushed.
+unsafe fn one_result_or_raise(l: State, result: Result<(), String>) -> c_int {
     match result {
         Ok(()) => 1,
         Err(msg) => {
@@ -2482,36 +2488,23 @@ unsafe fn push_json(l: State, v: &Json) {
 }
 
 unsafe extern "C-unwind" fn cjson_decode(l: State) -> c_int {
-    if ffi::lua_gettop(l) != 1 {
-        push_positioned(l, b"bad argument #1 to 'decode' (expected 1 argument)");
-        ffi::lua_error(l);
-    }
-    let s = ffi::luaL_checklstring(l, 1, ptr::null_mut());
-    let _ = s;
+    require_one_argument(l, b"bad argument #1 to 'decode' (expected 1 argument)");
+    // Raises Lua's own type error for an argument that is not a string.
+    ffi::luaL_checklstring(l, 1, ptr::null_mut());
     let result = {
         let text = to_bytes(l, 1).unwrap_or(b"");
         let mut p = JsonParser { s: text, i: 0 };
-        match p.value(0) {
-            Ok(v) => {
-                p.ws();
-                if p.i < text.len() {
-                    Err(p.expected("the end"))
-                } else {
-                    push_json(l, &v);
-                    Ok(())
-                }
+        p.value(0).and_then(|v| {
+            p.ws();
+            if p.i < text.len() {
+                Err(p.expected("the end"))
+            } else {
+                push_json(l, &v);
+                Ok(())
             }
-            Err(e) => Err(e),
-        }
+        })
     };
-    match result {
-        Ok(()) => 1,
-        Err(msg) => {
-            push_positioned(l, msg.as_bytes());
-            drop(msg);
-            ffi::lua_error(l)
-        }
-    }
+    one_result_or_raise(l, result)
 }
 
 #[cfg(test)]

@@ -181,7 +181,13 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             // The reply is in `output`; run what was pipelined behind, then write.
             continue;
         }
-        if input.len() as u64 > server.config.read().client_query_buffer_limit {
+        // One read of the shared configuration per turn, after the batch (which may
+        // have changed it).
+        let (query_buffer_limit, idle_limit) = {
+            let config = server.config.read();
+            (config.client_query_buffer_limit, config.timeout)
+        };
+        if input.len() as u64 > query_buffer_limit {
             tracing::warn!(
                 id = client.id,
                 "Closing client that reached max query buffer length"
@@ -197,7 +203,6 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         if input.capacity() - input.len() < wanted / 2 {
             input.reserve(wanted);
         }
-        let idle_limit = server.config.read().timeout;
         let idle = async {
             if idle_limit == 0 || client.subscriptions > 0 {
                 std::future::pending::<()>().await

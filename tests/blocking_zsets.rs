@@ -119,25 +119,7 @@ BZMPOP -1 1 m MIN
 EXEC
 ";
 
-fn run(script: &str, resp3: bool) {
-    common::run_differential_script(script, resp3);
-}
-
-macro_rules! both_protocols {
-    ($($resp2:ident, $resp3:ident => $script:expr;)*) => {$(
-        #[test]
-        fn $resp2() {
-            run($script, false);
-        }
-
-        #[test]
-        fn $resp3() {
-            run($script, true);
-        }
-    )*};
-}
-
-both_protocols! {
+common::differential_script_tests! {
     pop_at_once_resp2, pop_at_once_resp3 => POP_AT_ONCE;
     multi_pop_at_once_resp2, multi_pop_at_once_resp3 => MULTI_POP_AT_ONCE;
     errors_resp2, errors_resp3 => ERRORS;

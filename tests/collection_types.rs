@@ -4,8 +4,6 @@
 
 mod common;
 
-use common::{Differential, Oracle, TestServer};
-
 const TYPES: &str = "
 SET s v
 HSET h f v
@@ -60,22 +58,6 @@ TYPE h
 DBSIZE
 ";
 
-fn run(resp3: bool) {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    if resp3 {
-        pair.both(&[b"HELLO", b"3"]);
-    }
-    pair.script_mixed(TYPES);
-}
-
-#[test]
-fn types_resp2() {
-    run(false);
-}
-
-#[test]
-fn types_resp3() {
-    run(true);
+common::differential_script_tests! {
+    types_resp2, types_resp3 => TYPES;
 }

@@ -322,25 +322,7 @@ CLIENT UNBLOCK -1
 CLIENT UNBLOCK
 ";
 
-fn run(script: &str, resp3: bool) {
-    common::run_differential_script(script, resp3);
-}
-
-macro_rules! both_protocols {
-    ($($resp2:ident, $resp3:ident => $script:expr;)*) => {$(
-        #[test]
-        fn $resp2() {
-            run($script, false);
-        }
-
-        #[test]
-        fn $resp3() {
-            run($script, true);
-        }
-    )*};
-}
-
-both_protocols! {
+common::differential_script_tests! {
     push_pop_resp2, push_pop_resp3 => PUSH_POP;
     wrong_type_resp2, wrong_type_resp3 => WRONG_TYPE;
     read_and_edit_resp2, read_and_edit_resp3 => READ_AND_EDIT;

@@ -122,24 +122,8 @@ HSCAN h
 HSTRLEN h
 ";
 
-fn run(resp3: bool) {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    if resp3 {
-        pair.both(&[b"HELLO", b"3"]);
-    }
-    pair.script(HASHES);
-}
-
-#[test]
-fn hashes_resp2() {
-    run(false);
-}
-
-#[test]
-fn hashes_resp3() {
-    run(true);
+common::differential_script_tests! {
+    hashes_resp2, hashes_resp3 => HASHES;
 }
 
 #[test]

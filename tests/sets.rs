@@ -151,24 +151,8 @@ SINTER
 SINTERSTORE dst
 ";
 
-fn run(resp3: bool) {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    if resp3 {
-        pair.both(&[b"HELLO", b"3"]);
-    }
-    pair.script_mixed(SETS);
-}
-
-#[test]
-fn sets_resp2() {
-    run(false);
-}
-
-#[test]
-fn sets_resp3() {
-    run(true);
+common::differential_script_tests! {
+    sets_resp2, sets_resp3 => SETS;
 }
 
 #[test]

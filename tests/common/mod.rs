@@ -310,15 +310,25 @@ impl Differential {
     }
 
     /// Runs a script of commands, one per line, words split on spaces (use
-    /// `check` for arguments containing spaces or binary bytes).
+    /// `check` for arguments containing spaces or binary bytes). A line starting
+    /// with `~` is compared with
+    /// [`check_unordered`](Differential::check_unordered): same elements, any order.
     pub fn script(&mut self, text: &str) {
         for line in text
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
+            let (unordered, line) = match line.strip_prefix('~') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, line),
+            };
             let words: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
-            self.check(&words);
+            if unordered {
+                self.check_unordered(&words);
+            } else {
+                self.check(&words);
+            }
         }
     }
 
@@ -409,6 +419,25 @@ pub fn assert_times_out_after(client: &mut RawClient, command: &[&[u8]], at_leas
     assert!(waited >= at_least, "{waited:?} < {at_least:?}");
     assert!(waited < at_least + Duration::from_secs(3), "{waited:?}");
 }
+
+/// Declares two tests per script, RESP2 and RESP3, each run by
+/// [`run_differential_script`].
+#[allow(unused_macros)]
+macro_rules! differential_script_tests {
+    ($($resp2:ident, $resp3:ident => $script:expr;)*) => {$(
+        #[test]
+        fn $resp2() {
+            $crate::common::run_differential_script($script, false);
+        }
+
+        #[test]
+        fn $resp3() {
+            $crate::common::run_differential_script($script, true);
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use differential_script_tests;
 
 /// Runs `script` (see [`Differential::script`]) on a fresh oracle and a fresh
 /// broker-server, after `HELLO 3` on both when `resp3`.

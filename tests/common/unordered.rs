@@ -41,25 +41,4 @@ impl Differential {
                 .collect::<Vec<_>>()
         );
     }
-
-    /// Like [`Differential::script`], but a line starting with `~` is compared
-    /// with [`check_unordered`](Self::check_unordered).
-    pub fn script_mixed(&mut self, text: &str) {
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let (unordered, line) = match line.strip_prefix('~') {
-                Some(rest) => (true, rest.trim()),
-                None => (false, line),
-            };
-            let words: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
-            if unordered {
-                self.check_unordered(&words);
-            } else {
-                self.check(&words);
-            }
-        }
-    }
 }

@@ -15,18 +15,16 @@
 //! counts as a change to the key. Plain reads never fire a WATCH.
 //!
 //! # Why an insertion-ordered map
-//! Keys live in an `IndexMap`: O(1) access by position gives `RANDOMKEY`, a
+//! Keys live in a [`KeyMap`]: O(1) access by position gives `RANDOMKEY`, a
 //! deterministic background sweep and a `SCAN` cursor with Redis's guarantee. The
 //! cursor walks positions downwards; removal moves only the last entry (already
 //! visited) into the hole, and insertions land at the end, so every key present for
 //! the whole scan is returned at least once.
 
-use indexmap::IndexMap;
-use indexmap::map::RawEntryApiV1;
-use indexmap::map::raw_entry_v1::RawEntryMut;
-
 use crate::pubsub::notify::class;
-use crate::store::value::{FastHasher, Value, ValueType};
+use crate::store::key_map::KeyMap;
+use crate::store::thin_bytes::ThinBytes;
+use crate::store::value::{Value, ValueType};
 use crate::store::watch::{WatchFlag, WatchedKeys};
 use crate::store::{Locked, Shard, ShardStats};
 
@@ -64,7 +62,7 @@ enum Found {
     Live(usize),
     Missing,
     /// The key was past its deadline and has just been removed.
-    Expired(Box<[u8]>),
+    Expired(ThinBytes),
 }
 
 /// One database's keys within one shard.
@@ -101,7 +99,7 @@ impl Db {
         stats: &mut ShardStats,
     ) -> Option<&mut Entry> {
         match self.find(key, now_ms) {
-            Found::Live(index) => Some(&mut self.map[index]),
+            Found::Live(index) => Some(self.map.entry_at_mut(index)),
             Found::Missing => None,
             Found::Expired(_) => {
                 stats.expired_keys += 1;
@@ -112,10 +110,10 @@ impl Db {
 
     /// Finds `key`, removing it first if its deadline has passed (lazy expiry).
     fn find(&mut self, key: &[u8], now_ms: u64) -> Found {
-        let Some(index) = self.map.get_index_of(key) else {
+        let Some(index) = self.map.position(key) else {
             return Found::Missing;
         };
-        if self.map[index].is_expired(now_ms) {
+        if self.map.entry_at(index).is_expired(now_ms) {
             return Found::Expired(self.remove_index(index).0);
         }
         Found::Live(index)
@@ -156,15 +154,7 @@ impl Db {
     pub fn insert(&mut self, key: &[u8], value: Value, expire_at: u64) -> Option<Entry> {
         let entry = Entry { value, expire_at };
         self.expiring += usize::from(expire_at != 0);
-        // One hash and one probe whether the key is new or replaced; the key is
-        // copied into its own allocation only when it is new.
-        let previous = match self.map.raw_entry_mut_v1().from_key(key) {
-            RawEntryMut::Occupied(mut slot) => Some(slot.insert(entry)),
-            RawEntryMut::Vacant(slot) => {
-                slot.insert(key.into(), entry);
-                None
-            }
-        };
+        let previous = self.map.insert(key, entry);
         if let Some(old) = &previous {
             self.expiring -= usize::from(old.expire_at != 0);
         }
@@ -179,15 +169,12 @@ impl Db {
     }
 
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let index = self.map.get_index_of(key)?;
+        let index = self.map.position(key)?;
         Some(self.remove_index(index).1)
     }
 
-    fn remove_index(&mut self, index: usize) -> (Box<[u8]>, Entry) {
-        let (key, entry) = self
-            .map
-            .swap_remove_index(index)
-            .expect("index comes from a lookup");
+    fn remove_index(&mut self, index: usize) -> (ThinBytes, Entry) {
+        let (key, entry) = self.map.swap_remove_at(index);
         self.expiring -= usize::from(entry.expire_at != 0);
         self.touch(&key);
         (key, entry)
@@ -209,7 +196,7 @@ impl Db {
     pub fn clear(&mut self) {
         let map = &self.map;
         self.watched.touch_all(|key| map.contains_key(key), None);
-        self.map = IndexMap::default();
+        self.map = KeyMap::default();
         self.expiring = 0;
         self.sweep_cursor = 0;
     }
@@ -238,7 +225,7 @@ impl Db {
         &mut self,
         now_ms: u64,
         budget: usize,
-        mut on_expired: impl FnMut(Box<[u8]>),
+        mut on_expired: impl FnMut(ThinBytes),
     ) -> (usize, u64) {
         if self.expiring == 0 {
             return (0, 0);
@@ -254,7 +241,7 @@ impl Db {
             }
             self.sweep_cursor -= 1;
             examined += 1;
-            if self.map[self.sweep_cursor].is_expired(now_ms) {
+            if self.map.entry_at(self.sweep_cursor).is_expired(now_ms) {
                 on_expired(self.remove_index(self.sweep_cursor).0);
                 expired += 1;
             }
@@ -275,7 +262,7 @@ impl Db {
         mut visit: impl FnMut(&[u8], &Entry),
     ) -> Option<usize> {
         crate::store::scan::scan_down(self.map.len(), position, count, |index| {
-            let (key, entry) = self.map.get_index(index).expect("position is below len");
+            let (key, entry) = self.map.get_at(index).expect("position is below len");
             if !entry.is_expired(now_ms) {
                 visit(key, entry);
             }
@@ -287,22 +274,18 @@ impl Db {
         self.map
             .iter()
             .filter(move |(_, entry)| !entry.is_expired(now_ms))
-            .map(|(key, entry)| (&key[..], entry))
     }
 
     /// The key at a position, for `RANDOMKEY`.
     pub fn key_at(&self, index: usize) -> Option<(&[u8], &Entry)> {
-        self.map.get_index(index).map(|(k, e)| (&k[..], e))
+        self.map.get_at(index)
     }
 
-    /// Approximate heap bytes held by the map itself (not the values).
+    /// Approximate heap bytes held by the map itself (not the keys and values).
     pub fn table_bytes(&self) -> usize {
-        self.map.capacity()
-            * (std::mem::size_of::<(Box<[u8]>, Entry)>() + 2 * std::mem::size_of::<usize>())
+        self.map.table_bytes()
     }
 }
-
-type KeyMap = IndexMap<Box<[u8]>, Entry, FastHasher>;
 
 /// Touches the watchers of a slice whose keys `emptied` are replaced by `incoming`.
 fn touch_replaced(watched: &mut WatchedKeys, emptied: &KeyMap, incoming: &KeyMap, now_ms: u64) {
@@ -346,7 +329,8 @@ impl<'l, 'a> DbView<'l, 'a> {
             Found::Missing => None,
             Found::Expired(key) => {
                 stats.expired_keys += 1;
-                self.locked.report(class::EXPIRED, "expired", db, || key);
+                self.locked
+                    .report(class::EXPIRED, "expired", db, || key.into());
                 None
             }
         }
@@ -354,7 +338,7 @@ impl<'l, 'a> DbView<'l, 'a> {
 
     fn entry_at(&mut self, (shard, index): (usize, usize)) -> &mut Entry {
         let db = self.db;
-        &mut self.locked.shard(shard).dbs[db].map[index]
+        self.locked.shard(shard).dbs[db].map.entry_at_mut(index)
     }
 
     /// A live entry for a read command; counts a keyspace hit or miss and reports a

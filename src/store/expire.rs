@@ -30,7 +30,7 @@ pub fn sweep_step_with(
         let mut in_shard = 0;
         for (index, db) in shard.dbs.iter_mut().enumerate() {
             in_shard += db
-                .sweep_with(now_ms, SWEEP_BUDGET, |key| on_expired(index, key))
+                .sweep_with(now_ms, SWEEP_BUDGET, |key| on_expired(index, key.into()))
                 .1;
         }
         shard.stats.expired_keys += in_shard;

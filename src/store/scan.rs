@@ -1,9 +1,9 @@
 //! The positional cursor behind `SCAN`, `HSCAN`, `SSCAN` and `ZSCAN`.
 //!
 //! Every container that answers a scan keeps its elements at stable positions:
-//! key maps and hashes/sets are insertion-ordered (`IndexMap`/`IndexSet`, where a
-//! removal moves only the last element into the hole, or shifts the tail down by
-//! one), and a sorted set names each member by a slab id that it keeps until it is
+//! key maps and hashes/sets are insertion-ordered (`KeyMap`, `IndexMap`/`IndexSet`,
+//! where a removal moves only the last element into the hole, or shifts the tail
+//! down by one), and a sorted set names each member by a slab id that it keeps until it is
 //! removed. The cursor walks positions *downwards*: insertions land above it (at the
 //! end, or in a recycled slot), and a removal only ever moves an element that was
 //! already visited into a lower position. So an element present for the whole scan

@@ -2,6 +2,7 @@
 
 use indexmap::{IndexMap, IndexSet};
 
+use crate::store::thin_bytes::ThinBytes;
 use crate::util::numbers::parse_i64;
 
 /// The hasher used inside hashes and sets: fast, seeded per map.
@@ -19,7 +20,7 @@ pub type ZSet = crate::store::sorted_set::SortedSet;
 /// A stored value. Collections are boxed so an entry stays small.
 #[derive(Debug, Clone)]
 pub enum Value {
-    Str(Box<[u8]>),
+    Str(ThinBytes),
     List(Box<List>),
     Hash(Box<Hash>),
     Set(Box<Set>),

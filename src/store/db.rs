@@ -249,6 +249,11 @@ impl Db {
         (examined, expired)
     }
 
+    /// Gives back the table memory of a slice whose keys have mostly gone.
+    pub fn shrink_if_sparse(&mut self) -> bool {
+        self.map.shrink_if_sparse()
+    }
+
     /// Visits keys for `SCAN`, walking positions downwards from `position` (exclusive;
     /// `None` means from the top).
     ///

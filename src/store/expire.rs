@@ -4,6 +4,7 @@
 //! number of entries per database slice from where the previous step stopped. Unlike
 //! Redis's random sampling this walk is deterministic: every expired key is reclaimed
 //! within `entries / (budget * steps per second)` seconds, whatever the mix of keys.
+//! The same pass shrinks the tables of slices that have mostly emptied.
 
 use crate::store::Keyspace;
 
@@ -32,6 +33,7 @@ pub fn sweep_step_with(
             in_shard += db
                 .sweep_with(now_ms, SWEEP_BUDGET, |key| on_expired(index, key.into()))
                 .1;
+            db.shrink_if_sparse();
         }
         shard.stats.expired_keys += in_shard;
         expired += in_shard;
@@ -57,5 +59,42 @@ mod tests {
         assert_eq!(sweep_step(&keyspace, 100), 500);
         let mut locked = keyspace.lock_all();
         assert_eq!(locked.db(1, 100).len(), 0);
+    }
+
+    #[test]
+    fn slices_that_empty_give_their_tables_back() {
+        let keyspace = Keyspace::new(1);
+        let table_bytes = |keyspace: &Keyspace| -> usize {
+            let locked = keyspace.lock_all();
+            locked
+                .shards_ref()
+                .map(|(_, shard)| shard.dbs[0].table_bytes())
+                .sum()
+        };
+        {
+            let mut locked = keyspace.lock_all();
+            let mut db = locked.db(0, 0);
+            for i in 0..40_000u32 {
+                let deadline = if i < 39_000 { 50 } else { 0 };
+                db.insert(&i.to_le_bytes(), Value::Str(b"v"[..].into()), deadline);
+            }
+        }
+        let peak = table_bytes(&keyspace);
+        let mut expired = 0;
+        for _ in 0..1_000 {
+            if expired == 39_000 {
+                break;
+            }
+            expired += sweep_step(&keyspace, 100);
+        }
+        assert_eq!(expired, 39_000);
+        let after = table_bytes(&keyspace);
+        assert!(after * 8 < peak, "tables hold {after} B of {peak} B");
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 100);
+        assert_eq!(db.len(), 1_000);
+        for i in 39_000..40_000u32 {
+            assert!(db.exists(&i.to_le_bytes()), "key {i} survives");
+        }
     }
 }

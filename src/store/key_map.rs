@@ -20,6 +20,9 @@ use crate::store::db::Entry;
 use crate::store::thin_bytes::ThinBytes;
 use crate::store::value::FastHasher;
 
+/// Below this many slots a map is not worth shrinking.
+const MIN_SHRINK_CAPACITY: usize = 128;
+
 struct Slot {
     key: ThinBytes,
     entry: Entry,
@@ -137,6 +140,25 @@ impl KeyMap {
         (slot.key, slot.entry)
     }
 
+    /// Gives memory back once at most an eighth of the slots are in use, as Redis
+    /// shrinks a dict below 10 % fill: a queue's result keys expire in bulk, and the
+    /// table they grew should not stay at its peak. Positions do not change.
+    ///
+    /// # Returns
+    /// Whether it shrank.
+    pub fn shrink_if_sparse(&mut self) -> bool {
+        let capacity = self.slots.capacity();
+        if capacity < MIN_SHRINK_CAPACITY || self.slots.len() > capacity / 8 {
+            return false;
+        }
+        let keep = (self.slots.len() * 2).max(MIN_SHRINK_CAPACITY / 2);
+        self.slots.shrink_to(keep);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index
+            .shrink_to(keep, |&at| hasher.hash_one(&slots[at as usize].key[..]));
+        true
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.slots.iter().map(|slot| (&slot.key[..], &slot.entry))
     }
@@ -211,6 +233,34 @@ mod tests {
         let last = map.len() - 1;
         map.swap_remove_at(last);
         assert_eq!(map.len(), left.len() - 1);
+    }
+
+    #[test]
+    fn shrinks_when_sparse_and_keeps_every_position() {
+        let mut map = KeyMap::default();
+        for i in 0..10_000 {
+            map.insert(format!("k{i}").as_bytes(), entry("v"));
+        }
+        assert!(!map.shrink_if_sparse(), "a full map keeps its capacity");
+        let peak = map.table_bytes();
+        while map.len() > 100 {
+            map.swap_remove_at(0);
+        }
+        let positions: Vec<(Vec<u8>, usize)> = (0..map.len())
+            .map(|at| (map.get_at(at).unwrap().0.to_vec(), at))
+            .collect();
+        assert!(map.shrink_if_sparse());
+        assert!(
+            map.table_bytes() * 10 < peak,
+            "{} of {peak}",
+            map.table_bytes()
+        );
+        for (key, at) in &positions {
+            assert_eq!(map.position(key), Some(*at));
+        }
+        assert!(!map.shrink_if_sparse(), "once is enough");
+        map.insert(b"new", entry("n"));
+        assert_eq!(map.position(b"new"), Some(100));
     }
 
     #[test]

@@ -268,6 +268,34 @@ impl Chunk {
         self.start = new_start as u32;
     }
 
+    /// Makes `need` bytes of room at one end of an end chunk that may grow to
+    /// `cap`: slides the live bytes inside the buffer when it has that much spare,
+    /// else regrows it (by half again when it is the list's `single` chunk, to
+    /// `cap` at once otherwise, as an end chunk of several fills up anyway).
+    /// `start_with_spare(free)` is where the live bytes begin when `free` bytes
+    /// of the buffer are spare; it decides which end the room goes to.
+    #[inline]
+    fn make_room(
+        &mut self,
+        need: usize,
+        cap: usize,
+        single: bool,
+        start_with_spare: impl Fn(usize) -> usize,
+    ) {
+        let used = self.used();
+        let free = self.buf.capacity() - used;
+        if free >= need {
+            self.reposition(start_with_spare(free));
+        } else {
+            let new_cap = if single {
+                (self.buf.capacity() * 3 / 2).max(used + need).min(cap)
+            } else {
+                cap
+            };
+            self.regrow(new_cap, start_with_spare(new_cap - used));
+        }
+    }
+
     /// Absolute byte range `[start, end)` of entry `k` (0-based in the chunk),
     /// walking from whichever end of the chunk is closer.
     fn entry_bounds(&self, k: usize) -> (usize, usize) {
@@ -397,30 +425,15 @@ impl PackedList {
         match self.chunks.front_mut() {
             Some(c) if c.used() + need <= cap => {
                 if c.start() < need {
-                    let used = c.used();
-                    let free = c.buf.capacity() - used;
-                    if free >= need {
-                        // Room at the back: slide the data towards it.
-                        let gap = if single {
+                    // A lone chunk keeps a quarter of its spare room at the back
+                    // for RPUSH; a head chunk of several grows only at the front.
+                    c.make_room(need, cap, single, |free| {
+                        if single {
                             (free - free / 4).max(need)
                         } else {
                             free
-                        };
-                        c.reposition(gap);
-                    } else {
-                        let new_cap = if single {
-                            (c.buf.capacity() * 3 / 2).max(used + need).min(cap)
-                        } else {
-                            cap
-                        };
-                        let free = new_cap - used;
-                        let gap = if single {
-                            (free - free / 4).max(need)
-                        } else {
-                            free
-                        };
-                        c.regrow(new_cap, gap);
-                    }
+                        }
+                    });
                 }
                 let start = c.start() - need;
                 write_entry(&mut c.buf[start..start + need], v);
@@ -461,30 +474,15 @@ impl PackedList {
         match self.chunks.back_mut() {
             Some(c) if c.used() + need <= cap => {
                 if c.buf.capacity() - c.buf.len() < need {
-                    let used = c.used();
-                    let free = c.buf.capacity() - used;
-                    if free >= need {
-                        // Room at the front: slide the data towards it.
-                        let gap = if single {
+                    // A lone chunk keeps a quarter of its spare room at the front
+                    // for LPUSH; a tail chunk of several grows only at the back.
+                    c.make_room(need, cap, single, |free| {
+                        if single {
                             (free / 4).min(free - need)
                         } else {
                             0
-                        };
-                        c.reposition(gap);
-                    } else {
-                        let new_cap = if single {
-                            (c.buf.capacity() * 3 / 2).max(used + need).min(cap)
-                        } else {
-                            cap
-                        };
-                        let free = new_cap - used;
-                        let gap = if single {
-                            (free / 4).min(free - need)
-                        } else {
-                            0
-                        };
-                        c.regrow(new_cap, gap);
-                    }
+                        }
+                    });
                 }
                 append_entry(&mut c.buf, v);
                 c.count += 1;

@@ -1160,6 +1160,7 @@ impl fmt::Debug for Iter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::random::SeededRng;
     use std::time::Instant;
 
     fn collect(list: &PackedList) -> Vec<Vec<u8>> {
@@ -1690,23 +1691,7 @@ mod tests {
 
     // ----- randomized model check -----
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn random_value(rng: &mut XorShift, cap: usize) -> Vec<u8> {
+    fn random_value(rng: &mut SeededRng, cap: usize) -> Vec<u8> {
         const POOL: [&[u8]; 5] = [b"", b"a", b"dup", b"celery-task", &[0x80; 130]];
         match rng.below(12) {
             0..=4 => POOL[rng.below(POOL.len())].to_vec(),
@@ -1776,7 +1761,7 @@ mod tests {
     }
 
     fn run_model(seed: u64, cap: usize, steps: usize) {
-        let mut rng = XorShift(seed);
+        let mut rng = SeededRng::new(seed);
         let mut list = PackedList::with_chunk_bytes(cap);
         let mut model: VecDeque<Vec<u8>> = VecDeque::new();
         let (mut max_len, mut max_chunks) = (0, 0);

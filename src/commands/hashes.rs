@@ -98,10 +98,7 @@ fn hsetnx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn hget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    match db.hash_get(&args[1], &args[2])? {
-        Some(value) => out.bulk(value),
-        None => out.null(),
-    }
+    out.bulk_or_null(db.hash_get(&args[1], &args[2])?);
     Ok(())
 }
 
@@ -110,10 +107,7 @@ fn hmget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let hash = db.hash(&args[1])?;
     out.array_len(args.len() - 2);
     for field in args.iter().skip(2) {
-        match hash.and_then(|hash| hash.get(field)) {
-            Some(value) => out.bulk(value),
-            None => out.null(),
-        }
+        out.bulk_or_null(hash.and_then(|hash| hash.get(field)));
     }
     Ok(())
 }

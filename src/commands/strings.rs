@@ -77,10 +77,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 fn get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    match db.get_string(&args[1])? {
-        Some(value) => out.bulk(value),
-        None => out.null(),
-    }
+    out.bulk_or_null(db.get_string(&args[1])?);
     Ok(())
 }
 
@@ -308,10 +305,7 @@ fn set_pairs<'a>(ctx: &mut Ctx<'_, '_>, pairs: impl Iterator<Item = (&'a [u8], &
 
 fn getset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    match db.get_string(&args[1])? {
-        Some(old) => out.bulk(old),
-        None => out.null(),
-    }
+    out.bulk_or_null(db.get_string(&args[1])?);
     db.set_string(&args[1], &args[2], Expiry::Clear);
     notify_set(ctx, &args[1], false);
     Ok(())

@@ -13,6 +13,14 @@ use crate::util::numbers::parse_i64;
 
 const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 
+/// The handshake (HELLO, AUTH) must get through before authentication, while the
+/// data loads and while a script keeps the server busy.
+const HANDSHAKE_FLAGS: u32 = NO_AUTH | FAST | LOADING | STALE | NOSCRIPT | ALLOW_BUSY;
+
+/// QUIT and RESET also leave a session from any state it is in: subscribed, or
+/// inside MULTI.
+const SESSION_END_FLAGS: u32 = HANDSHAKE_FLAGS | SUBSCRIBED_OK | TRANSACTION_CONTROL;
+
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "ping",
@@ -30,57 +38,27 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("echo", 2, FAST | LOADING | STALE, NOKEYS, echo)
         .doc("connection", "1.0.0", "Returns the given string.")
         .syntax("message"),
-    CommandSpec::new(
-        "quit",
-        -1,
-        NO_AUTH
-            | FAST
-            | LOADING
-            | STALE
-            | NOSCRIPT
-            | ALLOW_BUSY
-            | SUBSCRIBED_OK
-            | TRANSACTION_CONTROL,
-        NOKEYS,
-        quit,
-    )
-    .doc("connection", "1.0.0", "Closes the connection."),
-    CommandSpec::new(
-        "reset",
-        1,
-        NO_AUTH
-            | FAST
-            | LOADING
-            | STALE
-            | NOSCRIPT
-            | ALLOW_BUSY
-            | SUBSCRIBED_OK
-            | TRANSACTION_CONTROL,
-        NOKEYS,
-        reset,
-    )
-    .doc("connection", "6.2.0", "Resets the connection."),
+    CommandSpec::new("quit", -1, SESSION_END_FLAGS, NOKEYS, quit).doc(
+        "connection",
+        "1.0.0",
+        "Closes the connection.",
+    ),
+    CommandSpec::new("reset", 1, SESSION_END_FLAGS, NOKEYS, reset).doc(
+        "connection",
+        "6.2.0",
+        "Resets the connection.",
+    ),
     CommandSpec::new("select", 2, FAST | LOADING | STALE, NOKEYS, select)
         .doc("connection", "1.0.0", "Changes the selected database.")
         .syntax("index"),
-    CommandSpec::new(
-        "hello",
-        -1,
-        NO_AUTH | FAST | LOADING | STALE | NOSCRIPT | ALLOW_BUSY,
-        NOKEYS,
-        hello,
-    )
-    .doc("connection", "6.0.0", "Handshakes with the server.")
-    .syntax("[protover [AUTH username password]:username_password [SETNAME clientname]]:arguments"),
-    CommandSpec::new(
-        "auth",
-        -2,
-        NO_AUTH | FAST | LOADING | STALE | NOSCRIPT | ALLOW_BUSY,
-        NOKEYS,
-        auth,
-    )
-    .doc("connection", "1.0.0", "Authenticates the connection.")
-    .syntax("[username] password"),
+    CommandSpec::new("hello", -1, HANDSHAKE_FLAGS, NOKEYS, hello)
+        .doc("connection", "6.0.0", "Handshakes with the server.")
+        .syntax(
+            "[protover [AUTH username password]:username_password [SETNAME clientname]]:arguments",
+        ),
+    CommandSpec::new("auth", -2, HANDSHAKE_FLAGS, NOKEYS, auth)
+        .doc("connection", "1.0.0", "Authenticates the connection.")
+        .syntax("[username] password"),
     CommandSpec::new("client", -2, 0, NOKEYS, container_handler)
         .doc(
             "connection",

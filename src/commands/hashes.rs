@@ -2,7 +2,7 @@
 
 use crate::commands::collections::{rand_options, scan_command};
 use crate::commands::flags::*;
-use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, int_arg};
+use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, arg_pairs, int_arg};
 use crate::protocol::Args;
 use crate::pubsub::notify::class;
 use crate::store::ValueType;
@@ -63,25 +63,12 @@ pub static COMMANDS: &[CommandSpec] = &[
         .syntax("key cursor [MATCH pattern] [COUNT count]"),
 ];
 
-/// The field/value pairs of HSET and HMSET; an odd count is an arity error.
-fn field_value_pairs<'a>(
-    args: &'a Args<'_>,
-    name: &str,
-) -> Result<impl Iterator<Item = (&'a [u8], &'a [u8])>, CommandError> {
-    if args.len() % 2 != 0 {
-        return Err(CommandError::WrongArity(name.into()));
-    }
-    Ok((2..args.len())
-        .step_by(2)
-        .map(|i| (&args[i][..], &args[i + 1][..])))
-}
-
 /// HSET and HMSET: sets the fields and reports `hset`, even when nothing changed.
 ///
 /// # Returns
 /// How many fields are new.
 fn set_fields(ctx: &mut Ctx<'_, '_>, args: &Args<'_>) -> Result<usize, CommandError> {
-    let pairs = field_value_pairs(args, ctx.spec.name)?;
+    let pairs = arg_pairs(args, 2, ctx.spec.name)?;
     let added = ctx.db().hash_set(&args[1], pairs)?;
     ctx.notify(class::HASH, "hset", &args[1]);
     Ok(added)
@@ -111,10 +98,7 @@ fn hsetnx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn hget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    match db.hash_get(&args[1], &args[2])? {
-        Some(value) => out.bulk(value),
-        None => out.null(),
-    }
+    out.bulk_or_null(db.hash_get(&args[1], &args[2])?);
     Ok(())
 }
 
@@ -123,10 +107,7 @@ fn hmget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let hash = db.hash(&args[1])?;
     out.array_len(args.len() - 2);
     for field in args.iter().skip(2) {
-        match hash.and_then(|hash| hash.get(field)) {
-            Some(value) => out.bulk(value),
-            None => out.null(),
-        }
+        out.bulk_or_null(hash.and_then(|hash| hash.get(field)));
     }
     Ok(())
 }

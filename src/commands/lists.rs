@@ -247,10 +247,7 @@ fn lindex(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         out.null();
         return Ok(());
     };
-    match element_index(list.len(), index?).and_then(|at| list.get(at)) {
-        Some(item) => out.bulk(item),
-        None => out.null(),
-    }
+    out.bulk_or_null(element_index(list.len(), index?).and_then(|at| list.get(at)));
     Ok(())
 }
 

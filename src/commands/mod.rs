@@ -243,6 +243,22 @@ pub fn float_arg(arg: &[u8]) -> Result<f64, CommandError> {
     crate::util::numbers::parse_f64(arg).ok_or(CommandError::NotFloat)
 }
 
+/// The key/value (or field/value, name/value) pairs filling the arguments from
+/// `first` on (MSET, HSET, CONFIG SET); a pair left incomplete is an arity error
+/// for `command`.
+pub fn arg_pairs<'a>(
+    args: &'a Args<'_>,
+    first: usize,
+    command: &str,
+) -> Result<impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone, CommandError> {
+    if (args.len() - first) % 2 != 0 {
+        return Err(CommandError::WrongArity(command.into()));
+    }
+    Ok((first..args.len())
+        .step_by(2)
+        .map(|i| (&args[i][..], &args[i + 1][..])))
+}
+
 /// Handler of container commands called without a subcommand they know; never
 /// reached, since the gate answers those itself.
 pub fn container_handler(_: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {

@@ -7,7 +7,9 @@ use crate::commands::connection::help_reply;
 use crate::commands::docs::{self, DocArg};
 use crate::commands::flags::*;
 use crate::commands::table::CommandTable;
-use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, Flow, container_handler};
+use crate::commands::{
+    CmdResult, CommandError, CommandSpec, Ctx, Flow, arg_pairs, container_handler,
+};
 use crate::config::{OPTIONS, find_option};
 use crate::protocol::{Args, ReplyWriter};
 use crate::pubsub::Kind;
@@ -543,13 +545,11 @@ fn config_get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    if args.len() % 2 != 0 {
-        return Err(CommandError::WrongArity("config|set".into()));
-    }
+    let pairs = arg_pairs(&args, 2, "config|set")?;
     let mut updated = ctx.server.config.read().clone();
-    for pair in (2..args.len()).step_by(2) {
-        let name = String::from_utf8_lossy(&args[pair]).to_string();
-        let value = String::from_utf8_lossy(&args[pair + 1]).to_string();
+    for (name, value) in pairs {
+        let name = String::from_utf8_lossy(name).to_string();
+        let value = String::from_utf8_lossy(value).to_string();
         let Some(spec) = find_option(&name) else {
             return Err(CommandError::err(format!(
                 "Unknown option or number of arguments for CONFIG SET - '{name}'"

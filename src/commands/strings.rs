@@ -1,7 +1,7 @@
 //! String commands.
 
 use crate::commands::flags::*;
-use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, int_arg};
+use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, arg_pairs, int_arg};
 use crate::protocol::Args;
 use crate::pubsub::notify::class;
 use crate::store::strings::{Expiry, substring};
@@ -77,10 +77,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 fn get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    match db.get_string(&args[1])? {
-        Some(value) => out.bulk(value),
-        None => out.null(),
-    }
+    out.bulk_or_null(db.get_string(&args[1])?);
     Ok(())
 }
 
@@ -279,47 +276,36 @@ fn mget(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-fn check_pairs(args: &Args<'_>, name: &str) -> CmdResult {
-    if args.len() % 2 == 0 {
-        return Err(CommandError::WrongArity(name.into()));
-    }
-    Ok(())
-}
-
 fn mset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    check_pairs(&args, "mset")?;
-    set_pairs(ctx, &args);
+    let pairs = arg_pairs(&args, 1, "mset")?;
+    set_pairs(ctx, pairs);
     ctx.out.ok();
     Ok(())
 }
 
 fn msetnx(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    check_pairs(&args, "msetnx")?;
+    let pairs = arg_pairs(&args, 1, "msetnx")?;
     let mut db = ctx.db();
-    if (1..args.len()).step_by(2).any(|i| db.exists(&args[i])) {
+    if pairs.clone().any(|(key, _)| db.exists(key)) {
         ctx.out.int(0);
         return Ok(());
     }
-    set_pairs(ctx, &args);
+    set_pairs(ctx, pairs);
     ctx.out.int(1);
     Ok(())
 }
 
 /// Stores each key/value pair of an MSET-style request, announcing each in turn.
-fn set_pairs(ctx: &mut Ctx<'_, '_>, args: &Args<'_>) {
-    for pair in (1..args.len()).step_by(2) {
-        ctx.db()
-            .set_string(&args[pair], &args[pair + 1], Expiry::Clear);
-        notify_set(ctx, &args[pair], false);
+fn set_pairs<'a>(ctx: &mut Ctx<'_, '_>, pairs: impl Iterator<Item = (&'a [u8], &'a [u8])>) {
+    for (key, value) in pairs {
+        ctx.db().set_string(key, value, Expiry::Clear);
+        notify_set(ctx, key, false);
     }
 }
 
 fn getset(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let (mut db, out) = ctx.db_and_out();
-    match db.get_string(&args[1])? {
-        Some(old) => out.bulk(old),
-        None => out.null(),
-    }
+    out.bulk_or_null(db.get_string(&args[1])?);
     db.set_string(&args[1], &args[2], Expiry::Clear);
     notify_set(ctx, &args[1], false);
     Ok(())

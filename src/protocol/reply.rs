@@ -157,6 +157,15 @@ impl<'a> ReplyWriter<'a> {
         }
     }
 
+    /// A bulk string, or "no value" when there is none (GET, HGET, LINDEX).
+    #[inline]
+    pub fn bulk_or_null(&mut self, data: Option<impl AsRef<[u8]>>) {
+        match data {
+            Some(data) => self.bulk(data.as_ref()),
+            None => self.null(),
+        }
+    }
+
     /// "No array" (a blocking timeout, an aborted EXEC).
     pub fn null_array(&mut self) {
         match self.protocol {

@@ -15,9 +15,9 @@
 //! many slots as the index table can hold before they are touched. Packing a
 //! field and its value into one allocation would save a 16-byte pointer per field.
 
+use crate::store::strings::{add_to_float, add_to_integer};
 use crate::store::value::{HASH_LISTPACK_MAX_ENTRIES, Hash};
 use crate::store::{DbView, StoreError, Value, ValueType};
-use crate::util::numbers::{format_incr_float, parse_i64, parse_long_double};
 
 /// Removes `field`, keeping Redis's field order for small hashes.
 fn remove_field(hash: &mut Hash, field: &[u8]) -> bool {
@@ -130,11 +130,11 @@ impl DbView<'_, '_> {
         field: &[u8],
         delta: i64,
     ) -> Result<i64, StoreError> {
-        let current = match self.hash_mut(key)?.and_then(|hash| hash.get(field)) {
-            Some(text) => parse_i64(text).ok_or(StoreError::HashValueNotInteger)?,
-            None => 0,
-        };
-        let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
+        let stored = self
+            .hash_mut(key)?
+            .and_then(|hash| hash.get(field))
+            .map(|value| &value[..]);
+        let next = add_to_integer(stored, delta, StoreError::HashValueNotInteger)?;
         let mut digits = itoa::Buffer::new();
         self.hash_set(key, [(field, digits.format(next).as_bytes())])?;
         Ok(next)
@@ -150,16 +150,11 @@ impl DbView<'_, '_> {
         field: &[u8],
         delta: f64,
     ) -> Result<Vec<u8>, StoreError> {
-        let current = match self.hash_mut(key)?.and_then(|hash| hash.get(field)) {
-            Some(text) => parse_long_double(text).ok_or(StoreError::HashValueNotFloat)?,
-            None => 0.0,
-        };
-        let next = current + delta;
-        if !next.is_finite() {
-            return Err(StoreError::NanOrInfinity);
-        }
-        let mut text = Vec::new();
-        format_incr_float(next, &mut text);
+        let stored = self
+            .hash_mut(key)?
+            .and_then(|hash| hash.get(field))
+            .map(|value| &value[..]);
+        let text = add_to_float(stored, delta, StoreError::HashValueNotFloat)?;
         self.hash_set(key, [(field, &text[..])])?;
         Ok(text)
     }
@@ -169,6 +164,16 @@ impl DbView<'_, '_> {
 mod tests {
     use super::*;
     use crate::store::Keyspace;
+
+    /// The fields of the hash under `key`, in the order HKEYS lists them.
+    fn field_names<'d>(db: &'d mut DbView<'_, '_>, key: &[u8]) -> Vec<&'d [u8]> {
+        db.hash(key)
+            .unwrap()
+            .unwrap()
+            .keys()
+            .map(|f| &f[..])
+            .collect()
+    }
 
     #[test]
     fn set_counts_new_fields_and_overwrites_in_place() {
@@ -183,14 +188,7 @@ mod tests {
             db.hash_set(b"h", [(&b"a"[..], &b"9"[..]), (b"c", b"3")]),
             Ok(1)
         );
-        let fields: Vec<&[u8]> = db
-            .hash(b"h")
-            .unwrap()
-            .unwrap()
-            .keys()
-            .map(|f| &f[..])
-            .collect();
-        assert_eq!(fields, [&b"a"[..], b"b", b"c"]);
+        assert_eq!(field_names(&mut db, b"h"), [&b"a"[..], b"b", b"c"]);
         assert_eq!(db.hash_get(b"h", b"a").unwrap(), Some(&b"9"[..]));
         assert_eq!(db.hash_set_if_missing(b"h", b"a", b"x"), Ok(false));
         assert_eq!(db.hash_set_if_missing(b"h", b"d", b"4"), Ok(true));
@@ -204,14 +202,7 @@ mod tests {
         db.hash_set(b"h", [(&b"a"[..], &b"1"[..]), (b"b", b"2"), (b"c", b"3")])
             .unwrap();
         assert_eq!(db.hash_delete(b"h", [&b"a"[..], b"zz"]), Ok(1));
-        let fields: Vec<&[u8]> = db
-            .hash(b"h")
-            .unwrap()
-            .unwrap()
-            .keys()
-            .map(|f| &f[..])
-            .collect();
-        assert_eq!(fields, [&b"b"[..], b"c"]);
+        assert_eq!(field_names(&mut db, b"h"), [&b"b"[..], b"c"]);
     }
 
     #[test]

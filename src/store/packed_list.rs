@@ -268,6 +268,34 @@ impl Chunk {
         self.start = new_start as u32;
     }
 
+    /// Makes `need` bytes of room at one end of an end chunk that may grow to
+    /// `cap`: slides the live bytes inside the buffer when it has that much spare,
+    /// else regrows it (by half again when it is the list's `single` chunk, to
+    /// `cap` at once otherwise, as an end chunk of several fills up anyway).
+    /// `start_with_spare(free)` is where the live bytes begin when `free` bytes
+    /// of the buffer are spare; it decides which end the room goes to.
+    #[inline]
+    fn make_room(
+        &mut self,
+        need: usize,
+        cap: usize,
+        single: bool,
+        start_with_spare: impl Fn(usize) -> usize,
+    ) {
+        let used = self.used();
+        let free = self.buf.capacity() - used;
+        if free >= need {
+            self.reposition(start_with_spare(free));
+        } else {
+            let new_cap = if single {
+                (self.buf.capacity() * 3 / 2).max(used + need).min(cap)
+            } else {
+                cap
+            };
+            self.regrow(new_cap, start_with_spare(new_cap - used));
+        }
+    }
+
     /// Absolute byte range `[start, end)` of entry `k` (0-based in the chunk),
     /// walking from whichever end of the chunk is closer.
     fn entry_bounds(&self, k: usize) -> (usize, usize) {
@@ -397,30 +425,15 @@ impl PackedList {
         match self.chunks.front_mut() {
             Some(c) if c.used() + need <= cap => {
                 if c.start() < need {
-                    let used = c.used();
-                    let free = c.buf.capacity() - used;
-                    if free >= need {
-                        // Room at the back: slide the data towards it.
-                        let gap = if single {
+                    // A lone chunk keeps a quarter of its spare room at the back
+                    // for RPUSH; a head chunk of several grows only at the front.
+                    c.make_room(need, cap, single, |free| {
+                        if single {
                             (free - free / 4).max(need)
                         } else {
                             free
-                        };
-                        c.reposition(gap);
-                    } else {
-                        let new_cap = if single {
-                            (c.buf.capacity() * 3 / 2).max(used + need).min(cap)
-                        } else {
-                            cap
-                        };
-                        let free = new_cap - used;
-                        let gap = if single {
-                            (free - free / 4).max(need)
-                        } else {
-                            free
-                        };
-                        c.regrow(new_cap, gap);
-                    }
+                        }
+                    });
                 }
                 let start = c.start() - need;
                 write_entry(&mut c.buf[start..start + need], v);
@@ -461,30 +474,15 @@ impl PackedList {
         match self.chunks.back_mut() {
             Some(c) if c.used() + need <= cap => {
                 if c.buf.capacity() - c.buf.len() < need {
-                    let used = c.used();
-                    let free = c.buf.capacity() - used;
-                    if free >= need {
-                        // Room at the front: slide the data towards it.
-                        let gap = if single {
+                    // A lone chunk keeps a quarter of its spare room at the front
+                    // for LPUSH; a tail chunk of several grows only at the back.
+                    c.make_room(need, cap, single, |free| {
+                        if single {
                             (free / 4).min(free - need)
                         } else {
                             0
-                        };
-                        c.reposition(gap);
-                    } else {
-                        let new_cap = if single {
-                            (c.buf.capacity() * 3 / 2).max(used + need).min(cap)
-                        } else {
-                            cap
-                        };
-                        let free = new_cap - used;
-                        let gap = if single {
-                            (free / 4).min(free - need)
-                        } else {
-                            0
-                        };
-                        c.regrow(new_cap, gap);
-                    }
+                        }
+                    });
                 }
                 append_entry(&mut c.buf, v);
                 c.count += 1;
@@ -1162,6 +1160,7 @@ impl fmt::Debug for Iter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::random::SeededRng;
     use std::time::Instant;
 
     fn collect(list: &PackedList) -> Vec<Vec<u8>> {
@@ -1692,23 +1691,7 @@ mod tests {
 
     // ----- randomized model check -----
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn random_value(rng: &mut XorShift, cap: usize) -> Vec<u8> {
+    fn random_value(rng: &mut SeededRng, cap: usize) -> Vec<u8> {
         const POOL: [&[u8]; 5] = [b"", b"a", b"dup", b"celery-task", &[0x80; 130]];
         match rng.below(12) {
             0..=4 => POOL[rng.below(POOL.len())].to_vec(),
@@ -1778,7 +1761,7 @@ mod tests {
     }
 
     fn run_model(seed: u64, cap: usize, steps: usize) {
-        let mut rng = XorShift(seed);
+        let mut rng = SeededRng::new(seed);
         let mut list = PackedList::with_chunk_bytes(cap);
         let mut model: VecDeque<Vec<u8>> = VecDeque::new();
         let (mut max_len, mut max_chunks) = (0, 0);

@@ -1646,34 +1646,9 @@ fn lex_range_is_empty(min: &LexBound, max: &LexBound) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::random::SeededRng;
     use std::hint::black_box;
     use std::time::Instant;
-
-    /// Marsaglia xorshift64.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn new(seed: u64) -> Self {
-            XorShift(seed.max(1))
-        }
-
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn chance(&mut self, percent: usize) -> bool {
-            self.below(100) < percent
-        }
-    }
 
     // ------------------------------------------------------------------
     // Reference model: a Vec sorted by (score, member), Redis comparison.
@@ -1919,7 +1894,7 @@ mod tests {
         f64::INFINITY,
     ];
 
-    fn gen_score(rng: &mut XorShift) -> f64 {
+    fn gen_score(rng: &mut SeededRng) -> f64 {
         match rng.below(3) {
             0 => SCORES[rng.below(SCORES.len())],
             1 => rng.below(40) as f64 - 20.0,
@@ -1927,7 +1902,7 @@ mod tests {
         }
     }
 
-    fn gen_member(rng: &mut XorShift, pool: usize) -> Vec<u8> {
+    fn gen_member(rng: &mut SeededRng, pool: usize) -> Vec<u8> {
         if rng.chance(30) {
             const ALPHABET: [u8; 5] = [0, 1, b'a', b'b', 0xff];
             let len = rng.below(4);
@@ -1939,14 +1914,14 @@ mod tests {
         }
     }
 
-    fn gen_score_bound(rng: &mut XorShift) -> ScoreBound {
+    fn gen_score_bound(rng: &mut SeededRng) -> ScoreBound {
         ScoreBound {
             value: gen_score(rng),
             exclusive: rng.chance(40),
         }
     }
 
-    fn gen_lex_bound(rng: &mut XorShift, pool: usize) -> LexBound {
+    fn gen_lex_bound(rng: &mut SeededRng, pool: usize) -> LexBound {
         match rng.below(10) {
             0 => LexBound::NegInf,
             1 => LexBound::PosInf,
@@ -1960,7 +1935,7 @@ mod tests {
     /// The set alternates between growing towards `grow_to` members (when
     /// destructive operations are rare) and shrinking to a handful.
     fn run_model_test(seed: u64, cap: usize, ops: usize, pool: usize, grow_to: usize, lex: bool) {
-        let mut rng = XorShift::new(seed);
+        let mut rng = SeededRng::new(seed);
         let mut s = SortedSet::with_node_cap(cap);
         let mut model = Model::default();
         let mut growing = true;
@@ -2722,7 +2697,7 @@ mod tests {
 
         // Random integers and fractions against u128 -> f64 conversion,
         // which rounds to nearest even.
-        let mut rng = XorShift::new(99);
+        let mut rng = SeededRng::new(99);
         for _ in 0..20_000 {
             let bits = rng.below(129) as u32;
             let x: u128 = (u128::from(rng.next()) << 64 | u128::from(rng.next()))
@@ -2797,7 +2772,7 @@ mod tests {
             "(0x",
             "P",
         ];
-        let mut rng = XorShift::new(4242);
+        let mut rng = SeededRng::new(4242);
         let mut accepted = 0;
         for _ in 0..200_000 {
             let n = rng.below(6);
@@ -2861,7 +2836,7 @@ mod tests {
     #[ignore]
     fn timing_1m() {
         const N: usize = 1_000_000;
-        let mut rng = XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut rng = SeededRng::new(0x2545_F491_4F6C_DD1D);
         let members: Vec<Vec<u8>> = (0..N)
             .map(|i| {
                 format!("member-{:013}", rng.next() % 10_000_000_000_000 + i as u64).into_bytes()

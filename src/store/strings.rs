@@ -44,11 +44,7 @@ impl DbView<'_, '_> {
 
     /// Adds `delta` to the integer stored at `key` (0 when missing), keeping its TTL.
     pub fn incr_by(&mut self, key: &[u8], delta: i64) -> Result<i64, StoreError> {
-        let current = match self.string_for_write(key)? {
-            Some(text) => parse_i64(text).ok_or(StoreError::NotInteger)?,
-            None => 0,
-        };
-        let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
+        let next = add_to_integer(self.string_for_write(key)?, delta, StoreError::NotInteger)?;
         let mut digits = itoa::Buffer::new();
         self.set_string(key, digits.format(next).as_bytes(), Expiry::Keep);
         Ok(next)
@@ -59,16 +55,7 @@ impl DbView<'_, '_> {
     /// # Returns
     /// The stored text of the result.
     pub fn incr_by_float(&mut self, key: &[u8], delta: f64) -> Result<Vec<u8>, StoreError> {
-        let current = match self.string_for_write(key)? {
-            Some(text) => parse_long_double(text).ok_or(StoreError::NotFloat)?,
-            None => 0.0,
-        };
-        let next = current + delta;
-        if !next.is_finite() {
-            return Err(StoreError::NanOrInfinity);
-        }
-        let mut text = Vec::new();
-        format_incr_float(next, &mut text);
+        let text = add_to_float(self.string_for_write(key)?, delta, StoreError::NotFloat)?;
         self.set_string(key, &text, Expiry::Keep);
         Ok(text)
     }
@@ -120,6 +107,44 @@ impl DbView<'_, '_> {
         self.set_string(key, &value, Expiry::Keep);
         Ok(length)
     }
+}
+
+/// Adds `delta` to a number stored as text, a missing one counting as 0 (INCRBY,
+/// HINCRBY). `not_integer` is the error for text that is no integer: strings and
+/// hash fields word it differently.
+pub(super) fn add_to_integer(
+    stored: Option<&[u8]>,
+    delta: i64,
+    not_integer: StoreError,
+) -> Result<i64, StoreError> {
+    let current = match stored {
+        Some(text) => parse_i64(text).ok_or(not_integer)?,
+        None => 0,
+    };
+    current.checked_add(delta).ok_or(StoreError::Overflow)
+}
+
+/// Adds `delta` to a number stored as text, a missing one counting as 0
+/// (INCRBYFLOAT, HINCRBYFLOAT). `not_float` is the error for text that is no number.
+///
+/// # Returns
+/// The text to store, formatted as Redis stores the result.
+pub(super) fn add_to_float(
+    stored: Option<&[u8]>,
+    delta: f64,
+    not_float: StoreError,
+) -> Result<Vec<u8>, StoreError> {
+    let current = match stored {
+        Some(text) => parse_long_double(text).ok_or(not_float)?,
+        None => 0.0,
+    };
+    let next = current + delta;
+    if !next.is_finite() {
+        return Err(StoreError::NanOrInfinity);
+    }
+    let mut text = Vec::new();
+    format_incr_float(next, &mut text);
+    Ok(text)
 }
 
 /// The byte range GETRANGE returns for `start..=end` (Redis's clamping rules).

@@ -364,6 +364,17 @@ CLIENT INFO extra
 CONFIG
 CONFIG GET
 CONFIG SET timeout
+CONFIG SET timeout 0 maxclients
+CONFIG SET timeout 0 timeout 5
+CONFIG SET TIMEOUT 0 Timeout 1
+CONFIG SET databases 1 no-such-option 1
+CONFIG SET no-such-option 1 databases 1
+CONFIG SET timeout abc no-such-option 1
+CONFIG SET timeout 0 databases 1 timeout 1
+CONFIG SET timeout 0 timeout 1 no-such-option 1
+CONFIG SET timeout abc timeout 1
+CONFIG SET timeout 0 maxclients abc
+CONFIG SET timeout abc maxclients abc
 CONFIG SET no-such-option 1
 CONFIG SET timeout abc
 CONFIG SET maxclients -1

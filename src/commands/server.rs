@@ -10,7 +10,7 @@ use crate::commands::table::CommandTable;
 use crate::commands::{
     CmdResult, CommandError, CommandSpec, Ctx, Flow, arg_pairs, container_handler,
 };
-use crate::config::{OPTIONS, find_option};
+use crate::config::{OPTIONS, OptionSpec, find_option};
 use crate::protocol::{Args, ReplyWriter};
 use crate::pubsub::Kind;
 use crate::server::{REDIS_COMPAT_VERSION, VERSION};
@@ -545,26 +545,43 @@ fn config_get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let pairs = arg_pairs(&args, 2, "config|set")?;
-    let mut updated = ctx.server.config.read().clone();
-    for (name, value) in pairs {
-        let name = String::from_utf8_lossy(name).to_string();
-        let value = String::from_utf8_lossy(value).to_string();
-        let Some(spec) = find_option(&name) else {
+    // An odd number of names and values is a syntax error in Redis, not an arity
+    // error (the arity error is for fewer than one pair).
+    let pairs: Vec<(String, String)> = arg_pairs(&args, 2, "config|set")
+        .map_err(|_| CommandError::Syntax)?
+        .map(|(name, value)| {
+            (
+                String::from_utf8_lossy(name).into_owned(),
+                String::from_utf8_lossy(value).into_owned(),
+            )
+        })
+        .collect();
+    let failed = |name: &str, problem: &str| -> CommandError {
+        CommandError::err(format!(
+            "CONFIG SET failed (possibly related to argument '{name}') - {problem}"
+        ))
+    };
+    // Every name is checked before any value, as Redis does: the first unknown,
+    // immutable or repeated name is the error, even after a bad value.
+    let mut specs: Vec<&'static OptionSpec> = Vec::with_capacity(pairs.len());
+    for (name, _) in &pairs {
+        let Some(spec) = find_option(name) else {
             return Err(CommandError::err(format!(
                 "Unknown option or number of arguments for CONFIG SET - '{name}'"
             )));
         };
         if !spec.mutable {
-            return Err(CommandError::err(format!(
-                "CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-            )));
+            return Err(failed(name, "can't set immutable config"));
         }
-        spec.apply(&mut updated, &value).map_err(|problem| {
-            CommandError::err(format!(
-                "CONFIG SET failed (possibly related to argument '{name}') - {problem}"
-            ))
-        })?;
+        if specs.iter().any(|seen| std::ptr::eq(*seen, spec)) {
+            return Err(failed(name, "duplicate parameter"));
+        }
+        specs.push(spec);
+    }
+    let mut updated = ctx.server.config.read().clone();
+    for (spec, (name, value)) in specs.iter().zip(&pairs) {
+        spec.apply(&mut updated, value)
+            .map_err(|problem| failed(name, &problem))?;
     }
     *ctx.server.config.write() = updated;
     ctx.server.config_changed();

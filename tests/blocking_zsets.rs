@@ -130,13 +130,7 @@ common::differential_script_tests! {
 /// (flagged `noscript` in 7.0.15).
 #[test]
 fn scripts_pop_at_once_or_are_refused() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    for resp3 in [false, true] {
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[
             b"EVAL",
             b"return redis.call('bzmpop', 0, 1, KEYS[1], 'MIN')",
@@ -165,7 +159,7 @@ fn scripts_pop_at_once_or_are_refused() {
         ]);
         pair.check(&[b"ZRANGE", b"z", b"0", b"-1"]);
         pair.check(&[b"DEL", b"z"]);
-    }
+    });
 }
 
 /// Binary keys and members come back as they went in.

@@ -130,8 +130,7 @@ common::differential_script_tests! {
 fn binary_fields_and_values() {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    pair.both(&[b"HELLO", b"3"]);
+    let mut pair = Differential::with_protocol(&oracle, &server, true);
     let key: &[u8] = b"h\x06\x16\x00";
     pair.check(&[b"HSET", key, b"\x06\x16f\r\n", b"\x00\xff", b"", b"empty"]);
     pair.check(&[b"HGETALL", key]);
@@ -146,13 +145,7 @@ fn binary_fields_and_values() {
 /// table: the encoding changes and the order is no longer defined.
 #[test]
 fn large_hashes_switch_encoding_and_keep_their_contents() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    for resp3 in [false, true] {
-        let mut pair = Differential::new(&oracle, &server);
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[b"DEL", b"big"]);
         for i in 0..512 {
             let field = format!("field:{i}");
@@ -168,7 +161,7 @@ fn large_hashes_switch_encoding_and_keep_their_contents() {
         pair.check_unordered(&[b"HGETALL", b"big"]);
         pair.check_unordered(&[b"HRANDFIELD", b"big", b"1000"]);
         pair.check_unordered(&[b"HMGET", b"big", b"field:7", b"nope", b"one-more"]);
-    }
+    });
 }
 
 fn fields_of(reply: &Reply) -> Vec<Vec<u8>> {

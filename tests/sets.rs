@@ -159,8 +159,7 @@ common::differential_script_tests! {
 fn binary_members() {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    pair.both(&[b"HELLO", b"3"]);
+    let mut pair = Differential::with_protocol(&oracle, &server, true);
     let key: &[u8] = b"_kombu.binding.\x06\x16";
     pair.check(&[b"SADD", key, b"\x00\xff", b"", b"a\r\nb"]);
     pair.check_unordered(&[b"SMEMBERS", key]);
@@ -174,13 +173,7 @@ fn binary_members() {
 /// Past 512 members, or with a non-integer one, Redis uses a hash table.
 #[test]
 fn large_sets_switch_encoding_and_keep_their_contents() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    for resp3 in [false, true] {
-        let mut pair = Differential::new(&oracle, &server);
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[b"DEL", b"big", b"other"]);
         for chunk in 0..6 {
             let members: Vec<String> = (chunk * 100..(chunk + 1) * 100)
@@ -200,7 +193,7 @@ fn large_sets_switch_encoding_and_keep_their_contents() {
         pair.check(&[b"SINTERCARD", b"2", b"big", b"other", b"LIMIT", b"2"]);
         pair.check_unordered(&[b"SRANDMEMBER", b"big", b"1000"]);
         pair.check(&[b"SCARD", b"big"]);
-    }
+    });
 }
 
 fn members_of(reply: &Reply) -> Vec<Vec<u8>> {

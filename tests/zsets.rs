@@ -406,8 +406,7 @@ fn combine_resp3() {
 fn binary_members() {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    pair.both(&[b"HELLO", b"3"]);
+    let mut pair = Differential::with_protocol(&oracle, &server, true);
     let key: &[u8] = b"celery-taskset-meta-\x06\x16.j";
     pair.check(&[b"ZADD", key, b"1", b"\x00\xff", b"1", b"", b"2", b"a\r\nb"]);
     pair.check(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]);
@@ -424,13 +423,7 @@ fn binary_members() {
 /// removals large enough to rebuild the set.
 #[test]
 fn large_sorted_sets() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    for resp3 in [false, true] {
-        let mut pair = Differential::new(&oracle, &server);
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[b"DEL", b"big", b"copy"]);
         for chunk in 0..10 {
             let pairs: Vec<(String, String)> = (chunk * 100..(chunk + 1) * 100)
@@ -489,7 +482,7 @@ fn large_sorted_sets() {
         ]);
         // A skiplist-encoded set is returned whole in hash order by Redis.
         pair.check_unordered(&[b"ZRANDMEMBER", b"copy", b"100000", b"WITHSCORES"]);
-    }
+    });
 }
 
 fn elements(reply: &Reply) -> Vec<Reply> {

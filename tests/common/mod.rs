@@ -294,6 +294,16 @@ impl Differential {
         }
     }
 
+    /// A fresh pair of connections, switched to RESP3 on both when `resp3` (HELLO's
+    /// reply names the server, so it is not compared).
+    pub fn with_protocol(oracle: &Oracle, server: &TestServer, resp3: bool) -> Differential {
+        let mut pair = Differential::new(oracle, server);
+        if resp3 {
+            pair.both(&[b"HELLO", b"3"]);
+        }
+        pair
+    }
+
     /// Sends one command to both and asserts the replies are identical bytes.
     pub fn check(&mut self, args: &[&[u8]]) -> Vec<u8> {
         let expected = self.redis.call_raw(args);
@@ -444,9 +454,15 @@ pub(crate) use differential_script_tests;
 pub fn run_differential_script(script: &str, resp3: bool) {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    if resp3 {
-        pair.both(&[b"HELLO", b"3"]);
+    Differential::with_protocol(&oracle, &server, resp3).script(script);
+}
+
+/// Starts a fresh oracle and broker-server and runs `body` twice on them, on a new
+/// pair of connections each time: in RESP2, then in RESP3.
+pub fn in_both_protocols(mut body: impl FnMut(&mut Differential)) {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    for resp3 in [false, true] {
+        body(&mut Differential::with_protocol(&oracle, &server, resp3));
     }
-    pair.script(script);
 }

@@ -358,48 +358,11 @@ ZINTERCARD 2 za str
 ZINTERCARD 1 sa
 ";
 
-fn run(script: &str, resp3: bool) {
-    common::run_differential_script(script, resp3);
-}
-
-#[test]
-fn zsets_resp2() {
-    run(ZSETS, false);
-}
-
-#[test]
-fn zsets_resp3() {
-    run(ZSETS, true);
-}
-
-#[test]
-fn zadd_resp2() {
-    run(ZADD, false);
-}
-
-#[test]
-fn zadd_resp3() {
-    run(ZADD, true);
-}
-
-#[test]
-fn ranges_resp2() {
-    run(RANGES, false);
-}
-
-#[test]
-fn ranges_resp3() {
-    run(RANGES, true);
-}
-
-#[test]
-fn combine_resp2() {
-    run(COMBINE, false);
-}
-
-#[test]
-fn combine_resp3() {
-    run(COMBINE, true);
+common::differential_script_tests! {
+    zsets_resp2, zsets_resp3 => ZSETS;
+    zadd_resp2, zadd_resp3 => ZADD;
+    ranges_resp2, ranges_resp3 => RANGES;
+    combine_resp2, combine_resp3 => COMBINE;
 }
 
 #[test]

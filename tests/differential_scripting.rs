@@ -646,33 +646,19 @@ fn celery_scripts_match_redis() {
             // members are compared.
             let binding: &[u8] = b"_kombu.binding.celery";
             let member: &[u8] = b"celery\x06\x16\x06\x16celery";
-            check(
-                &mut pair,
-                &[
-                    b"EVALSHA",
-                    refresh.as_bytes(),
-                    b"2",
-                    binding,
-                    b"_kombu.binding_deadlines",
-                    member,
-                    b"celery",
-                    b"3600000",
-                ],
-            );
+            let refresh_args: [&[u8]; 8] = [
+                b"EVALSHA",
+                refresh.as_bytes(),
+                b"2",
+                binding,
+                b"_kombu.binding_deadlines",
+                member,
+                b"celery",
+                b"3600000",
+            ];
+            check(&mut pair, &refresh_args);
             check(&mut pair, &[b"SCRIPT", b"LOAD", REFRESH_BINDING]);
-            check(
-                &mut pair,
-                &[
-                    b"EVALSHA",
-                    refresh.as_bytes(),
-                    b"2",
-                    binding,
-                    b"_kombu.binding_deadlines",
-                    member,
-                    b"celery",
-                    b"3600000",
-                ],
-            );
+            check(&mut pair, &refresh_args);
             check(&mut pair, &[b"SMEMBERS", binding]);
             check(
                 &mut pair,

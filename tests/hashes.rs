@@ -168,13 +168,7 @@ fn fields_of(reply: &Reply) -> Vec<Vec<u8>> {
     let Reply::Array(items) = reply else {
         panic!("expected an array, got {reply:?}")
     };
-    items
-        .iter()
-        .map(|item| match item {
-            Reply::Bulk(b) => b.to_vec(),
-            other => panic!("expected a bulk string, got {other:?}"),
-        })
-        .collect()
+    common::bulk_strings(items)
 }
 
 #[test]
@@ -241,31 +235,23 @@ fn hscan_returns_every_stable_field_despite_changes() {
         client.call(&words);
     }
     let mut seen = HashSet::new();
-    let mut cursor = "0".to_string();
-    let mut round = 0;
-    loop {
-        let reply = client.call(&["HSCAN", "big", &cursor, "COUNT", "7"]);
-        let Reply::Array(parts) = reply else { panic!() };
-        let Reply::Bulk(next) = &parts[0] else {
-            panic!()
-        };
-        let items = fields_of(&parts[1]);
-        for pair in items.chunks(2) {
-            if pair[0].starts_with(b"f") {
-                assert_eq!(pair[1][1..], pair[0][1..], "value goes with its field");
+    common::scan_while_changing(
+        &mut client,
+        ["HSCAN", "big", "7"],
+        |page| {
+            for pair in fields_of(page).chunks(2) {
+                if pair[0].starts_with(b"f") {
+                    assert_eq!(pair[1][1..], pair[0][1..], "value goes with its field");
+                }
+                seen.insert(pair[0].clone());
             }
-            seen.insert(pair[0].clone());
-        }
+        },
         // Churn: delete an odd field and add a new one each step.
-        client.call(&["HDEL", "big", &format!("f{}", round * 2 + 1)]);
-        client.call(&["HSET", "big", &format!("new{round}"), "x"]);
-        round += 1;
-        cursor = String::from_utf8(next.to_vec()).unwrap();
-        if cursor == "0" {
-            break;
-        }
-        assert!(round < 1000, "the scan never ended");
-    }
+        |client, round| {
+            client.call(&["HDEL", "big", &format!("f{}", round * 2 + 1)]);
+            client.call(&["HSET", "big", &format!("new{round}"), "x"]);
+        },
+    );
     for i in (0..500).step_by(2) {
         assert!(seen.contains(format!("f{i}").as_bytes()), "missed f{i}");
     }

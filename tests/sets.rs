@@ -200,13 +200,7 @@ fn members_of(reply: &Reply) -> Vec<Vec<u8>> {
     let (Reply::Array(items) | Reply::Set(items)) = reply else {
         panic!("expected an array or a set, got {reply:?}")
     };
-    items
-        .iter()
-        .map(|item| match item {
-            Reply::Bulk(b) => b.to_vec(),
-            other => panic!("expected a bulk string, got {other:?}"),
-        })
-        .collect()
+    common::bulk_strings(items)
 }
 
 #[test]
@@ -259,25 +253,15 @@ fn sscan_returns_every_stable_member_despite_changes() {
     args.extend(members.iter().map(String::as_str));
     client.call(&args);
     let mut seen = HashSet::new();
-    let mut cursor = "0".to_string();
-    let mut round = 0;
-    loop {
-        let Reply::Array(parts) = client.call(&["SSCAN", "big", &cursor, "COUNT", "9"]) else {
-            panic!()
-        };
-        let Reply::Bulk(next) = &parts[0] else {
-            panic!()
-        };
-        seen.extend(members_of(&parts[1]));
-        client.call(&["SREM", "big", &format!("m{}", round * 2 + 1)]);
-        client.call(&["SADD", "big", &format!("new{round}")]);
-        round += 1;
-        cursor = String::from_utf8(next.to_vec()).unwrap();
-        if cursor == "0" {
-            break;
-        }
-        assert!(round < 1000, "the scan never ended");
-    }
+    common::scan_while_changing(
+        &mut client,
+        ["SSCAN", "big", "9"],
+        |page| seen.extend(members_of(page)),
+        |client, round| {
+            client.call(&["SREM", "big", &format!("m{}", round * 2 + 1)]);
+            client.call(&["SADD", "big", &format!("new{round}")]);
+        },
+    );
     for i in (0..600).step_by(2) {
         assert!(seen.contains(format!("m{i}").as_bytes()), "missed m{i}");
     }

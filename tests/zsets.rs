@@ -508,31 +508,23 @@ fn zscan_returns_every_stable_member_despite_changes() {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     client.call(&words);
     let mut seen = HashSet::new();
-    let mut cursor = "0".to_string();
-    let mut round = 0;
-    loop {
-        let Reply::Array(parts) = client.call(&["ZSCAN", "big", &cursor, "COUNT", "7"]) else {
-            panic!()
-        };
-        let Reply::Bulk(next) = &parts[0] else {
-            panic!()
-        };
-        for pair in elements(&parts[1]).chunks(2) {
-            let Reply::Bulk(member) = &pair[0] else {
-                panic!()
-            };
-            seen.insert(member.to_vec());
-        }
-        client.call(&["ZREM", "big", &format!("m{}", round * 2 + 1)]);
-        client.call(&["ZADD", "big", "-1", &format!("new{round}")]);
-        client.call(&["ZINCRBY", "big", "1000", &format!("m{}", round * 2)]);
-        round += 1;
-        cursor = String::from_utf8(next.to_vec()).unwrap();
-        if cursor == "0" {
-            break;
-        }
-        assert!(round < 1000, "the scan never ended");
-    }
+    common::scan_while_changing(
+        &mut client,
+        ["ZSCAN", "big", "7"],
+        |page| {
+            for pair in elements(page).chunks(2) {
+                let Reply::Bulk(member) = &pair[0] else {
+                    panic!("expected a member, got {:?}", pair[0])
+                };
+                seen.insert(member.to_vec());
+            }
+        },
+        |client, round| {
+            client.call(&["ZREM", "big", &format!("m{}", round * 2 + 1)]);
+            client.call(&["ZADD", "big", "-1", &format!("new{round}")]);
+            client.call(&["ZINCRBY", "big", "1000", &format!("m{}", round * 2)]);
+        },
+    );
     for i in (0..400).step_by(2) {
         assert!(seen.contains(format!("m{i}").as_bytes()), "missed m{i}");
     }

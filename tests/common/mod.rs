@@ -466,3 +466,45 @@ pub fn in_both_protocols(mut body: impl FnMut(&mut Differential)) {
         body(&mut Differential::with_protocol(&oracle, &server, resp3));
     }
 }
+
+/// The contents of `items`, each of which must be a bulk string.
+pub fn bulk_strings(items: &[Reply]) -> Vec<Vec<u8>> {
+    items
+        .iter()
+        .map(|item| match item {
+            Reply::Bulk(b) => b.to_vec(),
+            other => panic!("expected a bulk string, got {other:?}"),
+        })
+        .collect()
+}
+
+/// Runs a whole SCAN-family iteration, `<command> <key> <cursor> COUNT <count>`:
+/// hands each page of elements to `page`, then calls `change(client, round)` so the
+/// test can alter the collection before the next step. Fails the test if the scan
+/// has not ended after 1000 steps.
+pub fn scan_while_changing(
+    client: &mut RawClient,
+    [command, key, count]: [&str; 3],
+    mut page: impl FnMut(&Reply),
+    mut change: impl FnMut(&mut RawClient, usize),
+) {
+    let mut cursor = "0".to_string();
+    let mut round = 0;
+    loop {
+        let reply = client.call(&[command, key, &cursor, "COUNT", count]);
+        let Reply::Array(parts) = reply else {
+            panic!("{command} answered {reply:?}")
+        };
+        let Reply::Bulk(next) = &parts[0] else {
+            panic!("{command} answered the cursor {:?}", parts[0])
+        };
+        page(&parts[1]);
+        change(client, round);
+        round += 1;
+        cursor = String::from_utf8(next.to_vec()).unwrap();
+        if cursor == "0" {
+            break;
+        }
+        assert!(round < 1000, "the scan never ended");
+    }
+}

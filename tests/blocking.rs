@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use broker_server::protocol::Reply;
 use common::{
     RawClient, TestServer, assert_times_out_after, block_then_unblock, blocked_clients, bulk,
-    client_id, no_waiters_left,
+    client_id, no_waiters_left, park,
 };
 
 fn pair(key: &str, value: &str) -> Reply {
@@ -41,10 +41,8 @@ fn waiters_on_a_key_are_served_in_arrival_order() {
     let mut observer = server.raw();
     let mut first = server.raw();
     let mut second = server.raw();
-    first.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
-    second.send_command(&[b"BLPOP", b"other", b"q", b"0"]);
-    blocked_clients(&mut observer, 2);
+    park(&mut observer, &mut first, "BRPOP q 0", 1);
+    park(&mut observer, &mut second, "BLPOP other q 0", 2);
     assert_eq!(observer.call(&["LPUSH", "q", "x"]), Reply::Int(1));
     assert_eq!(first.read_reply(), pair("q", "x"));
     // The second waiter is still parked until the next element.
@@ -59,8 +57,7 @@ fn a_push_counts_the_element_a_waiter_takes_at_once() {
     let server = TestServer::start();
     let mut observer = server.raw();
     let mut waiter = server.raw();
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     // LPUSH answers 1 although the waiter took the element, and the key is gone.
     assert_eq!(observer.call(&["LPUSH", "q", "x"]), Reply::Int(1));
     assert_eq!(observer.call(&["EXISTS", "q"]), Reply::Int(0));
@@ -68,8 +65,7 @@ fn a_push_counts_the_element_a_waiter_takes_at_once() {
     // Several elements in one push serve several waiters, oldest first.
     let mut more: Vec<RawClient> = (0..3).map(|_| server.raw()).collect();
     for (index, client) in more.iter_mut().enumerate() {
-        client.send_command(&[b"BRPOP", b"q", b"0"]);
-        blocked_clients(&mut observer, index + 1);
+        park(&mut observer, client, "BRPOP q 0", index + 1);
     }
     assert_eq!(
         observer.call(&["LPUSH", "q", "a", "b", "c", "d"]),
@@ -90,8 +86,7 @@ fn a_waiter_on_several_keys_is_served_once() {
     let server = TestServer::start();
     let mut observer = server.raw();
     let mut waiter = server.raw();
-    waiter.send_command(&[b"BLPOP", b"a", b"b", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BLPOP a b 0", 1);
     observer.call(&["RPUSH", "b", "1"]);
     assert_eq!(waiter.read_reply(), pair("b", "1"));
     observer.call(&["RPUSH", "a", "2"]);
@@ -102,29 +97,19 @@ fn a_waiter_on_several_keys_is_served_once() {
 #[test]
 fn timeouts_answer_the_null_array_in_both_protocols() {
     let server = TestServer::start();
-    let mut resp2 = server.raw();
-    assert_eq!(resp2.call_raw(&[b"BRPOP", b"q", b"0.05"]), b"*-1\r\n");
-    assert_eq!(
-        resp2.call_raw(&[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0.05"]),
-        b"*-1\r\n"
+    common::assert_null_timeouts(
+        &server,
+        &[
+            &[b"BRPOP", b"q", b"0.05"],
+            &[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0.05"],
+            &[b"BRPOPLPUSH", b"q", b"d", b"0.05"],
+            &[b"BLMPOP", b"0.05", b"1", b"q", b"LEFT"],
+        ],
+        &[
+            &[b"BLPOP", b"q", b"0.05"],
+            &[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0.05"],
+        ],
     );
-    assert_eq!(
-        resp2.call_raw(&[b"BRPOPLPUSH", b"q", b"d", b"0.05"]),
-        b"*-1\r\n"
-    );
-    assert_eq!(
-        resp2.call_raw(&[b"BLMPOP", b"0.05", b"1", b"q", b"LEFT"]),
-        b"*-1\r\n"
-    );
-    let mut resp3 = server.raw();
-    resp3.call(&["HELLO", "3"]);
-    assert_eq!(resp3.call_raw(&[b"BLPOP", b"q", b"0.05"]), b"_\r\n");
-    assert_eq!(
-        resp3.call_raw(&[b"BLMOVE", b"q", b"d", b"LEFT", b"RIGHT", b"0.05"]),
-        b"_\r\n"
-    );
-    let mut observer = server.raw();
-    no_waiters_left(&server, &mut observer);
 }
 
 #[test]
@@ -179,10 +164,8 @@ fn a_disconnected_waiter_leaves_at_once_and_loses_nothing() {
     let mut observer = server.raw();
     let mut gone = server.raw();
     let mut stays = server.raw();
-    gone.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
-    stays.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 2);
+    park(&mut observer, &mut gone, "BRPOP q 0", 1);
+    park(&mut observer, &mut stays, "BRPOP q 0", 2);
     drop(gone);
     blocked_clients(&mut observer, 1);
     // The element goes to the waiter still connected, not to the one that left.
@@ -190,8 +173,7 @@ fn a_disconnected_waiter_leaves_at_once_and_loses_nothing() {
     assert_eq!(stays.read_reply(), pair("q", "x"));
     // With nobody left, a pushed element stays in the list.
     let mut last = server.raw();
-    last.send_command(&[b"BLMPOP", b"0", b"1", b"q", b"RIGHT", b"COUNT", b"2"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut last, "BLMPOP 0 1 q RIGHT COUNT 2", 1);
     drop(last);
     blocked_clients(&mut observer, 0);
     observer.call(&["LPUSH", "q", "y"]);
@@ -234,14 +216,12 @@ fn client_reply_off_and_skip_silence_a_blocked_reply() {
     let mut observer = server.raw();
     let mut waiter = server.raw();
     waiter.send_command(&[b"CLIENT", b"REPLY", b"SKIP"]);
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     observer.call(&["RPUSH", "q", "skipped"]);
     blocked_clients(&mut observer, 0);
     assert_eq!(waiter.call(&["LLEN", "q"]), Reply::Int(0));
     waiter.send_command(&[b"CLIENT", b"REPLY", b"OFF"]);
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     observer.call(&["RPUSH", "q", "silenced"]);
     blocked_clients(&mut observer, 0);
     // The first reply heard after turning replies back on is CLIENT REPLY ON's.
@@ -254,8 +234,7 @@ fn client_list_flags_a_blocked_client() {
     let mut observer = server.raw();
     let mut waiter = server.raw();
     let id = client_id(&mut waiter);
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     let Reply::Bulk(list) = observer.call(&["CLIENT", "LIST", "ID", &id]) else {
         panic!("CLIENT LIST did not answer a bulk string");
     };
@@ -271,10 +250,8 @@ fn a_blmove_serve_chains_to_waiters_on_its_destination() {
     let mut observer = server.raw();
     let mut mover = server.raw();
     let mut popper = server.raw();
-    mover.send_command(&[b"BLMOVE", b"src", b"dst", b"RIGHT", b"LEFT", b"0"]);
-    blocked_clients(&mut observer, 1);
-    popper.send_command(&[b"BRPOPLPUSH", b"dst", b"final", b"0"]);
-    blocked_clients(&mut observer, 2);
+    park(&mut observer, &mut mover, "BLMOVE src dst RIGHT LEFT 0", 1);
+    park(&mut observer, &mut popper, "BRPOPLPUSH dst final 0", 2);
     assert_eq!(observer.call(&["RPUSH", "src", "x"]), Reply::Int(1));
     assert_eq!(mover.read_reply(), bulk("x"));
     assert_eq!(popper.read_reply(), bulk("x"));
@@ -291,8 +268,7 @@ fn a_blmove_to_a_key_of_another_type_answers_wrongtype_and_keeps_the_element() {
     let server = TestServer::start();
     let mut observer = server.raw();
     let mut mover = server.raw();
-    mover.send_command(&[b"BLMOVE", b"src", b"dst", b"LEFT", b"RIGHT", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut mover, "BLMOVE src dst LEFT RIGHT 0", 1);
     observer.call(&["SET", "dst", "string"]);
     observer.call(&["RPUSH", "src", "x"]);
     assert_eq!(
@@ -308,18 +284,13 @@ fn a_blmove_to_a_key_of_another_type_answers_wrongtype_and_keeps_the_element() {
 
 #[test]
 fn waiters_are_per_database() {
-    let server = TestServer::start();
-    let mut observer = server.raw();
-    let mut waiter = server.raw();
-    waiter.call(&["SELECT", "1"]);
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
-    observer.call(&["RPUSH", "q", "db0"]);
-    assert_eq!(observer.call(&["LLEN", "q"]), Reply::Int(1));
-    observer.call(&["SELECT", "1"]);
-    observer.call(&["RPUSH", "q", "db1"]);
-    assert_eq!(waiter.read_reply(), pair("q", "db1"));
-    no_waiters_left(&server, &mut observer);
+    common::assert_waiters_are_per_database(
+        "BRPOP q 0",
+        &["RPUSH", "q", "db0"],
+        &["LLEN", "q"],
+        &["RPUSH", "q", "db1"],
+        pair("q", "db1"),
+    );
 }
 
 /// RENAME, MOVE, COPY and SWAPDB can fill a waited key without a push; Redis serves
@@ -329,27 +300,23 @@ fn keys_filled_by_rename_move_copy_or_swapdb_serve_their_waiters() {
     let server = TestServer::start();
     let mut observer = server.raw();
     let mut waiter = server.raw();
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     observer.call(&["RPUSH", "tmp", "renamed"]);
     assert_eq!(observer.call(&["RENAME", "tmp", "q"]), Reply::Ok);
     assert_eq!(waiter.read_reply(), pair("q", "renamed"));
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     observer.call(&["SELECT", "2"]);
     observer.call(&["RPUSH", "q", "moved"]);
     assert_eq!(observer.call(&["MOVE", "q", "0"]), Reply::Int(1));
     assert_eq!(waiter.read_reply(), pair("q", "moved"));
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     observer.call(&["RPUSH", "src", "copied"]);
     assert_eq!(
         observer.call(&["COPY", "src", "q", "DB", "0"]),
         Reply::Int(1)
     );
     assert_eq!(waiter.read_reply(), pair("q", "copied"));
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     observer.call(&["RPUSH", "q", "swapped"]);
     assert_eq!(observer.call(&["SWAPDB", "0", "2"]), Reply::Ok);
     assert_eq!(waiter.read_reply(), pair("q", "swapped"));
@@ -361,8 +328,7 @@ fn shutdown_ends_blocked_clients() {
     let server = TestServer::start();
     let mut observer = server.raw();
     let mut waiter = server.raw();
-    waiter.send_command(&[b"BRPOP", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BRPOP q 0", 1);
     let started = Instant::now();
     drop(server);
     assert!(

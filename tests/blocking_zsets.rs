@@ -11,8 +11,8 @@ mod common;
 
 use broker_server::protocol::Reply;
 use common::{
-    Differential, Oracle, RawClient, TestServer, assert_times_out_after, block_then_unblock,
-    blocked_clients, bulk, client_id, no_waiters_left,
+    Differential, Oracle, TestServer, assert_times_out_after, block_then_unblock, blocked_clients,
+    bulk, client_id, no_waiters_left, park, until_sync,
 };
 
 // ---------------------------------------------------------------------------------
@@ -130,13 +130,7 @@ common::differential_script_tests! {
 /// (flagged `noscript` in 7.0.15).
 #[test]
 fn scripts_pop_at_once_or_are_refused() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    for resp3 in [false, true] {
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[
             b"EVAL",
             b"return redis.call('bzmpop', 0, 1, KEYS[1], 'MIN')",
@@ -165,7 +159,7 @@ fn scripts_pop_at_once_or_are_refused() {
         ]);
         pair.check(&[b"ZRANGE", b"z", b"0", b"-1"]);
         pair.check(&[b"DEL", b"z"]);
-    }
+    });
 }
 
 /// Binary keys and members come back as they went in.
@@ -183,19 +177,6 @@ fn binary_keys_and_members() {
 
 // ---------------------------------------------------------------------------------
 // Differential: the events of a served waiter.
-
-/// Reads frames until the `sync` marker; returns them all.
-fn until_sync(client: &mut RawClient) -> Vec<u8> {
-    let mut frames = Vec::new();
-    loop {
-        let frame = client.read_raw();
-        let done = frame.windows(10).any(|w| w == b"$4\r\nsync\r\n");
-        frames.extend_from_slice(&frame);
-        if done {
-            return frames;
-        }
-    }
-}
 
 /// A waiter served by ZADD announces `zpopmin`/`zpopmax`, then `del` if it emptied
 /// the key, exactly as Redis does; so does a pop at once. (Only these events are
@@ -269,8 +250,7 @@ fn a_zadd_from_another_client_serves_each_command() {
     let server = TestServer::start();
     let mut observer = server.raw();
     let mut waiter = server.raw();
-    waiter.send_command(&[b"BZPOPMIN", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZPOPMIN z 0", 1);
     // ZADD counts what it added although the waiter took a member at once.
     assert_eq!(
         observer.call(&["ZADD", "z", "2", "b", "1.5", "a"]),
@@ -281,13 +261,11 @@ fn a_zadd_from_another_client_serves_each_command() {
     // `b` is still there: served at once.
     assert_eq!(waiter.read_reply(), popped("z", "b", "2"));
     assert_eq!(observer.call(&["EXISTS", "z"]), Reply::Int(0));
-    waiter.send_command(&[b"BZPOPMAX", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZPOPMAX z 0", 1);
     observer.call(&["ZADD", "z", "1", "low", "3", "high"]);
     assert_eq!(waiter.read_reply(), popped("z", "high", "3"));
     observer.call(&["DEL", "z"]);
-    waiter.send_command(&[b"BZMPOP", b"0", b"2", b"y", b"z", b"MIN", b"COUNT", b"2"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZMPOP 0 2 y z MIN COUNT 2", 1);
     observer.call(&["ZADD", "z", "3", "c", "1", "a", "2", "b"]);
     assert_eq!(
         waiter.read_reply(),
@@ -305,12 +283,10 @@ fn zincrby_and_zunionstore_serve_waiters_too() {
     let server = TestServer::start();
     let mut observer = server.raw();
     let mut waiter = server.raw();
-    waiter.send_command(&[b"BZPOPMIN", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZPOPMIN z 0", 1);
     observer.call(&["ZINCRBY", "z", "2.5", "m"]);
     assert_eq!(waiter.read_reply(), popped("z", "m", "2.5"));
-    waiter.send_command(&[b"BZMPOP", b"0", b"1", b"dst", b"MAX", b"COUNT", b"10"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZMPOP 0 1 dst MAX COUNT 10", 1);
     observer.call(&["ZADD", "src", "1", "a", "2", "b"]);
     assert_eq!(
         observer.call(&["ZUNIONSTORE", "dst", "1", "src"]),
@@ -320,8 +296,7 @@ fn zincrby_and_zunionstore_serve_waiters_too() {
         waiter.read_reply(),
         multi_popped("dst", &[("b", "2"), ("a", "1")])
     );
-    waiter.send_command(&[b"BZPOPMAX", b"q", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZPOPMAX q 0", 1);
     assert_eq!(observer.call(&["RENAME", "src", "q"]), Reply::Ok);
     assert_eq!(waiter.read_reply(), popped("q", "b", "2"));
     no_waiters_left(&server, &mut observer);
@@ -334,12 +309,9 @@ fn waiters_on_a_key_are_served_in_arrival_order() {
     let mut first = server.raw();
     let mut second = server.raw();
     let mut third = server.raw();
-    first.send_command(&[b"BZPOPMIN", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
-    second.send_command(&[b"BZPOPMAX", b"other", b"z", b"0"]);
-    blocked_clients(&mut observer, 2);
-    third.send_command(&[b"BZMPOP", b"0", b"1", b"z", b"MIN"]);
-    blocked_clients(&mut observer, 3);
+    park(&mut observer, &mut first, "BZPOPMIN z 0", 1);
+    park(&mut observer, &mut second, "BZPOPMAX other z 0", 2);
+    park(&mut observer, &mut third, "BZMPOP 0 1 z MIN", 3);
     assert_eq!(observer.call(&["ZADD", "z", "1", "a"]), Reply::Int(1));
     assert_eq!(first.read_reply(), popped("z", "a", "1"));
     // The others are still parked until the next member.
@@ -376,8 +348,7 @@ fn key_order_decides_at_once_and_arrival_order_when_waiting() {
         client.call(&["BZMPOP", "0", "3", "k1", "k3", "k2", "MIN"]),
         multi_popped("k2", &[("b", "2")])
     );
-    client.send_command(&[b"BZPOPMAX", b"k1", b"k2", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut client, "BZPOPMAX k1 k2 0", 1);
     observer.call(&["MULTI"]);
     observer.call(&["ZADD", "k2", "1", "a"]);
     observer.call(&["ZADD", "k1", "2", "b"]);
@@ -398,8 +369,7 @@ fn zadd_inside_multi_serves_after_exec() {
     let mut observer = server.raw();
     let mut writer = server.raw();
     let mut waiter = server.raw();
-    waiter.send_command(&[b"BZPOPMIN", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZPOPMIN z 0", 1);
     writer.call(&["MULTI"]);
     writer.call(&["ZADD", "z", "1", "a"]);
     writer.call(&["ZPOPMIN", "z"]);
@@ -432,25 +402,18 @@ fn zadd_inside_multi_serves_after_exec() {
 #[test]
 fn timeouts_answer_the_null_array_in_both_protocols() {
     let server = TestServer::start();
-    let mut resp2 = server.raw();
-    assert_eq!(resp2.call_raw(&[b"BZPOPMIN", b"z", b"0.05"]), b"*-1\r\n");
-    assert_eq!(
-        resp2.call_raw(&[b"BZPOPMAX", b"z", b"other", b"0.05"]),
-        b"*-1\r\n"
+    common::assert_null_timeouts(
+        &server,
+        &[
+            &[b"BZPOPMIN", b"z", b"0.05"],
+            &[b"BZPOPMAX", b"z", b"other", b"0.05"],
+            &[b"BZMPOP", b"0.05", b"1", b"z", b"MIN"],
+        ],
+        &[
+            &[b"BZPOPMAX", b"z", b"0.05"],
+            &[b"BZMPOP", b"0.05", b"1", b"z", b"MAX", b"COUNT", b"2"],
+        ],
     );
-    assert_eq!(
-        resp2.call_raw(&[b"BZMPOP", b"0.05", b"1", b"z", b"MIN"]),
-        b"*-1\r\n"
-    );
-    let mut resp3 = server.raw();
-    resp3.call(&["HELLO", "3"]);
-    assert_eq!(resp3.call_raw(&[b"BZPOPMAX", b"z", b"0.05"]), b"_\r\n");
-    assert_eq!(
-        resp3.call_raw(&[b"BZMPOP", b"0.05", b"1", b"z", b"MAX", b"COUNT", b"2"]),
-        b"_\r\n"
-    );
-    let mut observer = server.raw();
-    no_waiters_left(&server, &mut observer);
 }
 
 #[test]
@@ -468,8 +431,7 @@ fn a_resp3_waiter_gets_doubles() {
     let mut observer = server.raw();
     let mut waiter = server.raw();
     waiter.call(&["HELLO", "3"]);
-    waiter.send_command(&[b"BZPOPMIN", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut waiter, "BZPOPMIN z 0", 1);
     observer.call(&["ZADD", "z", "0.1", "a", "inf", "b"]);
     assert_eq!(
         waiter.read_raw(),
@@ -512,10 +474,8 @@ fn a_disconnected_waiter_leaves_at_once_and_loses_nothing() {
     let mut observer = server.raw();
     let mut gone = server.raw();
     let mut stays = server.raw();
-    gone.send_command(&[b"BZPOPMIN", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
-    stays.send_command(&[b"BZMPOP", b"0", b"1", b"z", b"MIN", b"COUNT", b"2"]);
-    blocked_clients(&mut observer, 2);
+    park(&mut observer, &mut gone, "BZPOPMIN z 0", 1);
+    park(&mut observer, &mut stays, "BZMPOP 0 1 z MIN COUNT 2", 2);
     drop(gone);
     blocked_clients(&mut observer, 1);
     observer.call(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
@@ -524,8 +484,7 @@ fn a_disconnected_waiter_leaves_at_once_and_loses_nothing() {
         multi_popped("z", &[("a", "1"), ("b", "2")])
     );
     let mut last = server.raw();
-    last.send_command(&[b"BZPOPMAX", b"y", b"z2", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut last, "BZPOPMAX y z2 0", 1);
     drop(last);
     blocked_clients(&mut observer, 0);
     observer.call(&["ZADD", "z2", "1", "kept"]);
@@ -544,12 +503,10 @@ fn each_family_is_served_by_its_own_type() {
     let mut observer = server.raw();
     let mut zset_waiter = server.raw();
     let mut list_waiter = server.raw();
-    zset_waiter.send_command(&[b"BZPOPMIN", b"k", b"0"]);
-    blocked_clients(&mut observer, 1);
+    park(&mut observer, &mut zset_waiter, "BZPOPMIN k 0", 1);
     observer.call(&["SET", "k", "string"]);
     observer.call(&["DEL", "k"]);
-    list_waiter.send_command(&[b"BLPOP", b"k", b"0"]);
-    blocked_clients(&mut observer, 2);
+    park(&mut observer, &mut list_waiter, "BLPOP k 0", 2);
     // The list goes to the list waiter, behind the sorted-set waiter in the queue.
     observer.call(&["RPUSH", "k", "item"]);
     assert_eq!(
@@ -557,8 +514,7 @@ fn each_family_is_served_by_its_own_type() {
         Reply::Array(vec![bulk("k"), bulk("item")])
     );
     blocked_clients(&mut observer, 1);
-    list_waiter.send_command(&[b"BRPOP", b"k", b"0"]);
-    blocked_clients(&mut observer, 2);
+    park(&mut observer, &mut list_waiter, "BRPOP k 0", 2);
     observer.call(&["ZADD", "k", "1", "m"]);
     assert_eq!(zset_waiter.read_reply(), popped("k", "m", "1"));
     observer.call(&["RPUSH", "k", "last"]);
@@ -571,16 +527,11 @@ fn each_family_is_served_by_its_own_type() {
 
 #[test]
 fn waiters_are_per_database() {
-    let server = TestServer::start();
-    let mut observer = server.raw();
-    let mut waiter = server.raw();
-    waiter.call(&["SELECT", "1"]);
-    waiter.send_command(&[b"BZPOPMAX", b"z", b"0"]);
-    blocked_clients(&mut observer, 1);
-    observer.call(&["ZADD", "z", "0", "db0"]);
-    assert_eq!(observer.call(&["ZCARD", "z"]), Reply::Int(1));
-    observer.call(&["SELECT", "1"]);
-    observer.call(&["ZADD", "z", "1", "db1"]);
-    assert_eq!(waiter.read_reply(), popped("z", "db1", "1"));
-    no_waiters_left(&server, &mut observer);
+    common::assert_waiters_are_per_database(
+        "BZPOPMAX z 0",
+        &["ZADD", "z", "0", "db0"],
+        &["ZCARD", "z"],
+        &["ZADD", "z", "1", "db1"],
+        popped("z", "db1", "1"),
+    );
 }

@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use broker_server::protocol::Reply;
-use common::{Oracle, RawClient, TestServer};
+use common::{Differential, Oracle, RawClient, TestServer};
 
 /// The entries of a map reply: a RESP3 map, or a RESP2 flat array of pairs.
 fn entries(reply: &Reply) -> Vec<(String, Reply)> {
@@ -133,12 +133,10 @@ const KNOWN_DIFFERENCES: &[&str] = &[
 fn hints_match(resp3: bool) {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut ours = server.raw();
-    let mut redis = oracle.raw();
-    if resp3 {
-        ours.call(&["HELLO", "3"]);
-        redis.call(&["HELLO", "3"]);
-    }
+    let Differential {
+        mut redis,
+        mut ours,
+    } = Differential::with_protocol(&oracle, &server, resp3);
     let our_hints = hints(&docs(&mut ours, &[]));
     let names: Vec<String> = our_hints
         .keys()
@@ -215,12 +213,10 @@ fn structure(reply: &Reply) -> Reply {
 fn shape_matches(resp3: bool) {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut ours = server.raw();
-    let mut redis = oracle.raw();
-    if resp3 {
-        ours.call(&["HELLO", "3"]);
-        redis.call(&["HELLO", "3"]);
-    }
+    let Differential {
+        mut redis,
+        mut ours,
+    } = Differential::with_protocol(&oracle, &server, resp3);
     for name in ["set", "get", "getex", "mset", "copy", "scan", "expire"] {
         let names = [name.to_string()];
         let expected = structure(&docs(&mut redis, &names));

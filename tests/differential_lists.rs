@@ -337,13 +337,7 @@ common::differential_script_tests! {
 /// list commands (flagged `noscript` in 7.0.15).
 #[test]
 fn blocking_commands_in_scripts() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    for resp3 in [false, true] {
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[
             b"EVAL",
             b"return redis.call('blmpop', 0, 1, KEYS[1], 'LEFT')",
@@ -368,7 +362,7 @@ fn blocking_commands_in_scripts() {
         }
         pair.check(&[b"LRANGE", b"l", b"0", b"-1"]);
         pair.check(&[b"DEL", b"l"]);
-    }
+    });
 }
 
 /// Celery's priority queue names carry the bytes `\x06\x16`; values are arbitrary.

@@ -338,16 +338,6 @@ const SCRIPTS_NEEDING: &[(&[&str], &str)] = &[
     (&["publish"], "return redis.call('publish', 'ch', 'msg')"),
 ];
 
-/// The two servers and one connection to each, in RESP2 or RESP3.
-fn connect(oracle: &Oracle, server: &TestServer, resp3: bool) -> Differential {
-    let mut pair = Differential::new(oracle, server);
-    if resp3 {
-        // HELLO's reply names the server: not compared.
-        pair.both(&[b"HELLO", b"3"]);
-    }
-    pair
-}
-
 /// Empties both servers and loads [`SETUP`].
 fn reset(pair: &mut Differential) {
     for client in [&mut pair.redis, &mut pair.ours] {
@@ -409,7 +399,7 @@ fn eval_replies_match_redis_in_resp2_and_resp3() {
             .map(|(_, script)| script);
         let scripts: Vec<&str> = SCRIPTS.iter().chain(needing).copied().collect();
         for resp3 in [false, true] {
-            let mut pair = connect(&oracle, &server, resp3);
+            let mut pair = Differential::with_protocol(&oracle, &server, resp3);
             for script in &scripts {
                 reset(&mut pair);
                 compare(
@@ -566,7 +556,7 @@ fn eval_and_script_commands_match_redis() {
     let server = TestServer::start();
     let mut failures = Vec::new();
     for resp3 in [false, true] {
-        let mut pair = connect(&oracle, &server, resp3);
+        let mut pair = Differential::with_protocol(&oracle, &server, resp3);
         reset(&mut pair);
         for request in REQUESTS {
             let args: Vec<&[u8]> = request.iter().map(|a| a.as_bytes()).collect();
@@ -606,7 +596,7 @@ fn celery_scripts_match_redis() {
     let mut failures = Vec::new();
     let mut compared = 0;
     for resp3 in [false, true] {
-        let mut pair = connect(&oracle, &server, resp3);
+        let mut pair = Differential::with_protocol(&oracle, &server, resp3);
         reset(&mut pair);
         let mut check = |pair: &mut Differential, args: &[&[u8]]| {
             compared += 1;
@@ -656,33 +646,19 @@ fn celery_scripts_match_redis() {
             // members are compared.
             let binding: &[u8] = b"_kombu.binding.celery";
             let member: &[u8] = b"celery\x06\x16\x06\x16celery";
-            check(
-                &mut pair,
-                &[
-                    b"EVALSHA",
-                    refresh.as_bytes(),
-                    b"2",
-                    binding,
-                    b"_kombu.binding_deadlines",
-                    member,
-                    b"celery",
-                    b"3600000",
-                ],
-            );
+            let refresh_args: [&[u8]; 8] = [
+                b"EVALSHA",
+                refresh.as_bytes(),
+                b"2",
+                binding,
+                b"_kombu.binding_deadlines",
+                member,
+                b"celery",
+                b"3600000",
+            ];
+            check(&mut pair, &refresh_args);
             check(&mut pair, &[b"SCRIPT", b"LOAD", REFRESH_BINDING]);
-            check(
-                &mut pair,
-                &[
-                    b"EVALSHA",
-                    refresh.as_bytes(),
-                    b"2",
-                    binding,
-                    b"_kombu.binding_deadlines",
-                    member,
-                    b"celery",
-                    b"3600000",
-                ],
-            );
+            check(&mut pair, &refresh_args);
             check(&mut pair, &[b"SMEMBERS", binding]);
             check(
                 &mut pair,

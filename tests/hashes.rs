@@ -130,8 +130,7 @@ common::differential_script_tests! {
 fn binary_fields_and_values() {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    pair.both(&[b"HELLO", b"3"]);
+    let mut pair = Differential::with_protocol(&oracle, &server, true);
     let key: &[u8] = b"h\x06\x16\x00";
     pair.check(&[b"HSET", key, b"\x06\x16f\r\n", b"\x00\xff", b"", b"empty"]);
     pair.check(&[b"HGETALL", key]);
@@ -146,13 +145,7 @@ fn binary_fields_and_values() {
 /// table: the encoding changes and the order is no longer defined.
 #[test]
 fn large_hashes_switch_encoding_and_keep_their_contents() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    for resp3 in [false, true] {
-        let mut pair = Differential::new(&oracle, &server);
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[b"DEL", b"big"]);
         for i in 0..512 {
             let field = format!("field:{i}");
@@ -168,20 +161,14 @@ fn large_hashes_switch_encoding_and_keep_their_contents() {
         pair.check_unordered(&[b"HGETALL", b"big"]);
         pair.check_unordered(&[b"HRANDFIELD", b"big", b"1000"]);
         pair.check_unordered(&[b"HMGET", b"big", b"field:7", b"nope", b"one-more"]);
-    }
+    });
 }
 
 fn fields_of(reply: &Reply) -> Vec<Vec<u8>> {
     let Reply::Array(items) = reply else {
         panic!("expected an array, got {reply:?}")
     };
-    items
-        .iter()
-        .map(|item| match item {
-            Reply::Bulk(b) => b.to_vec(),
-            other => panic!("expected a bulk string, got {other:?}"),
-        })
-        .collect()
+    common::bulk_strings(items)
 }
 
 #[test]
@@ -248,31 +235,23 @@ fn hscan_returns_every_stable_field_despite_changes() {
         client.call(&words);
     }
     let mut seen = HashSet::new();
-    let mut cursor = "0".to_string();
-    let mut round = 0;
-    loop {
-        let reply = client.call(&["HSCAN", "big", &cursor, "COUNT", "7"]);
-        let Reply::Array(parts) = reply else { panic!() };
-        let Reply::Bulk(next) = &parts[0] else {
-            panic!()
-        };
-        let items = fields_of(&parts[1]);
-        for pair in items.chunks(2) {
-            if pair[0].starts_with(b"f") {
-                assert_eq!(pair[1][1..], pair[0][1..], "value goes with its field");
+    common::scan_while_changing(
+        &mut client,
+        ["HSCAN", "big", "7"],
+        |page| {
+            for pair in fields_of(page).chunks(2) {
+                if pair[0].starts_with(b"f") {
+                    assert_eq!(pair[1][1..], pair[0][1..], "value goes with its field");
+                }
+                seen.insert(pair[0].clone());
             }
-            seen.insert(pair[0].clone());
-        }
+        },
         // Churn: delete an odd field and add a new one each step.
-        client.call(&["HDEL", "big", &format!("f{}", round * 2 + 1)]);
-        client.call(&["HSET", "big", &format!("new{round}"), "x"]);
-        round += 1;
-        cursor = String::from_utf8(next.to_vec()).unwrap();
-        if cursor == "0" {
-            break;
-        }
-        assert!(round < 1000, "the scan never ended");
-    }
+        |client, round| {
+            client.call(&["HDEL", "big", &format!("f{}", round * 2 + 1)]);
+            client.call(&["HSET", "big", &format!("new{round}"), "x"]);
+        },
+    );
     for i in (0..500).step_by(2) {
         assert!(seen.contains(format!("f{i}").as_bytes()), "missed f{i}");
     }

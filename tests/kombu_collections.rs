@@ -27,6 +27,12 @@ fn expect(client: &mut RawClient, args: &[&[u8]], reply: &[u8]) {
     );
 }
 
+/// [`expect`] for a command of plain words, split on spaces.
+fn expect_words(client: &mut RawClient, line: &str, reply: &[u8]) {
+    let args: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
+    expect(client, &args, reply);
+}
+
 const MESSAGE: &[u8] = br#"[{"body": "e30=", "headers": {}}, "", "celery"]"#;
 
 /// Reserve (`ZADD unacked_index <epoch> tag` + `HSET unacked tag json`), the
@@ -37,9 +43,9 @@ const MESSAGE: &[u8] = br#"[{"body": "e30=", "headers": {}}, "", "celery"]"#;
 fn unacked_reserve_sweep_and_ack() {
     let server = TestServer::start();
     let mut client = resp3(&server);
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZADD", b"unacked_index", b"1795475386.5482562", b"tag-1"],
+        "ZADD unacked_index 1795475386.5482562 tag-1",
         b":1\r\n",
     );
     expect(
@@ -47,67 +53,33 @@ fn unacked_reserve_sweep_and_ack() {
         &[b"HSET", b"unacked", b"tag-1", MESSAGE],
         b":1\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZADD", b"unacked_index", b"1795475390.25", b"tag-2"],
+        "ZADD unacked_index 1795475390.25 tag-2",
         b":1\r\n",
     );
-    expect(
-        &mut client,
-        &[b"HSET", b"unacked", b"tag-2", b"[]"],
-        b":1\r\n",
-    );
+    expect_words(&mut client, "HSET unacked tag-2 []", b":1\r\n");
 
     // Reservations older than now - visibility_timeout: the higher bound comes first.
-    expect(
+    expect_words(
         &mut client,
-        &[
-            b"ZRANGE",
-            b"unacked_index",
-            b"1795475388",
-            b"0",
-            b"BYSCORE",
-            b"REV",
-            b"WITHSCORES",
-        ],
+        "ZRANGE unacked_index 1795475388 0 BYSCORE REV WITHSCORES",
         b"*1\r\n*2\r\n$5\r\ntag-1\r\n,1795475386.5482562\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[
-            b"ZRANGE",
-            b"unacked_index",
-            b"+inf",
-            b"0",
-            b"BYSCORE",
-            b"REV",
-            b"WITHSCORES",
-            b"LIMIT",
-            b"0",
-            b"1",
-        ],
+        "ZRANGE unacked_index +inf 0 BYSCORE REV WITHSCORES LIMIT 0 1",
         b"*1\r\n*2\r\n$5\r\ntag-2\r\n,1795475390.25\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[
-            b"ZRANGE", b"unacked_index", b"+inf", b"0", b"BYSCORE", b"REV", b"WITHSCORES",
-            b"LIMIT", b"0", b"10",
-        ],
+        "ZRANGE unacked_index +inf 0 BYSCORE REV WITHSCORES LIMIT 0 10",
         b"*2\r\n*2\r\n$5\r\ntag-2\r\n,1795475390.25\r\n*2\r\n$5\r\ntag-1\r\n,1795475386.5482562\r\n",
     );
     // Bounds in the wrong order select nothing (the redelivery bug CELERY.md warns of).
-    expect(
+    expect_words(
         &mut client,
-        &[
-            b"ZRANGE",
-            b"unacked_index",
-            b"0",
-            b"+inf",
-            b"BYSCORE",
-            b"REV",
-            b"WITHSCORES",
-        ],
+        "ZRANGE unacked_index 0 +inf BYSCORE REV WITHSCORES",
         b"*0\r\n",
     );
 
@@ -115,28 +87,16 @@ fn unacked_reserve_sweep_and_ack() {
     let mut bulk = format!("${}\r\n", MESSAGE.len()).into_bytes();
     bulk.extend_from_slice(MESSAGE);
     bulk.extend_from_slice(b"\r\n");
-    expect(&mut client, &[b"HGET", b"unacked", b"tag-1"], &bulk);
+    expect_words(&mut client, "HGET unacked tag-1", &bulk);
     for tag in [&b"tag-1"[..], b"tag-2"] {
         expect(&mut client, &[b"ZREM", b"unacked_index", tag], b":1\r\n");
         expect(&mut client, &[b"HDEL", b"unacked", tag], b":1\r\n");
     }
-    expect(&mut client, &[b"HGET", b"unacked", b"tag-1"], b"_\r\n");
-    expect(
+    expect_words(&mut client, "HGET unacked tag-1", b"_\r\n");
+    expect_words(&mut client, "EXISTS unacked unacked_index", b":0\r\n");
+    expect_words(
         &mut client,
-        &[b"EXISTS", b"unacked", b"unacked_index"],
-        b":0\r\n",
-    );
-    expect(
-        &mut client,
-        &[
-            b"ZRANGE",
-            b"unacked_index",
-            b"+inf",
-            b"0",
-            b"BYSCORE",
-            b"REV",
-            b"WITHSCORES",
-        ],
+        "ZRANGE unacked_index +inf 0 BYSCORE REV WITHSCORES",
         b"*0\r\n",
     );
 }
@@ -146,30 +106,19 @@ fn unacked_reserve_sweep_and_ack() {
 fn unacked_sweep_in_resp2_is_flat() {
     let server = TestServer::start();
     let mut client = server.raw();
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZADD", b"unacked_index", b"1795475386.5482562", b"tag-1"],
+        "ZADD unacked_index 1795475386.5482562 tag-1",
         b":1\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[
-            b"ZRANGE",
-            b"unacked_index",
-            b"+inf",
-            b"0",
-            b"BYSCORE",
-            b"REV",
-            b"WITHSCORES",
-            b"LIMIT",
-            b"0",
-            b"5",
-        ],
+        "ZRANGE unacked_index +inf 0 BYSCORE REV WITHSCORES LIMIT 0 5",
         b"*2\r\n$5\r\ntag-1\r\n$18\r\n1795475386.5482562\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZSCORE", b"unacked_index", b"tag-1"],
+        "ZSCORE unacked_index tag-1",
         b"$18\r\n1795475386.5482562\r\n",
     );
 }
@@ -180,62 +129,47 @@ fn unacked_sweep_in_resp2_is_flat() {
 fn binding_deadlines_only_move_forward() {
     let server = TestServer::start();
     let mut client = resp3(&server);
-    let key: &[u8] = b"_kombu.binding_deadlines";
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZADD", key, b"GT", b"1800000003600", b"celeryev"],
+        "ZADD _kombu.binding_deadlines GT 1800000003600 celeryev",
         b":1\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZADD", key, b"GT", b"1800000000000", b"celeryev"],
+        "ZADD _kombu.binding_deadlines GT 1800000000000 celeryev",
         b":0\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZSCORE", key, b"celeryev"],
+        "ZSCORE _kombu.binding_deadlines celeryev",
         b",1800000003600\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZADD", key, b"GT", b"1800000007200", b"celeryev"],
+        "ZADD _kombu.binding_deadlines GT 1800000007200 celeryev",
         b":0\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZSCORE", key, b"celeryev"],
+        "ZSCORE _kombu.binding_deadlines celeryev",
         b",1800000007200\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[
-            b"ZADD",
-            key,
-            b"GT",
-            b"1800000001000",
-            b"reply.celery.pidbox",
-        ],
+        "ZADD _kombu.binding_deadlines GT 1800000001000 reply.celery.pidbox",
         b":1\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[
-            b"ZRANGEBYSCORE",
-            key,
-            b"-inf",
-            b"1800000005000",
-            b"LIMIT",
-            b"0",
-            b"100",
-        ],
+        "ZRANGEBYSCORE _kombu.binding_deadlines -inf 1800000005000 LIMIT 0 100",
         b"*1\r\n$19\r\nreply.celery.pidbox\r\n",
     );
-    expect(
+    expect_words(
         &mut client,
-        &[b"ZREM", key, b"reply.celery.pidbox"],
+        "ZREM _kombu.binding_deadlines reply.celery.pidbox",
         b":1\r\n",
     );
-    expect(&mut client, &[b"ZCARD", key], b":1\r\n");
+    expect_words(&mut client, "ZCARD _kombu.binding_deadlines", b":1\r\n");
 }
 
 /// Chord bookkeeping: `ZADD {gid}.j <index> <json>` (the index may be `+inf`),
@@ -289,7 +223,7 @@ fn binding_sets_with_separator_bytes() {
     let mut set = b"~1\r\n$16\r\n".to_vec();
     set.extend_from_slice(member);
     set.extend_from_slice(b"\r\n");
-    expect(&mut client, &[b"SMEMBERS", b"_kombu.binding.celery"], &set);
+    expect_words(&mut client, "SMEMBERS _kombu.binding.celery", &set);
     expect(
         &mut client,
         &[
@@ -309,20 +243,12 @@ fn binding_sets_with_separator_bytes() {
         &[b"SREM", b"_kombu.binding.celery", member],
         b":0\r\n",
     );
-    expect(
+    expect_words(&mut client, "EXISTS _kombu.binding.celery", b":0\r\n");
+    expect_words(&mut client, "SMEMBERS _kombu.binding.celery", b"~0\r\n");
+    expect_words(
         &mut client,
-        &[b"EXISTS", b"_kombu.binding.celery"],
-        b":0\r\n",
-    );
-    expect(
-        &mut client,
-        &[b"SMEMBERS", b"_kombu.binding.celery"],
-        b"~0\r\n",
-    );
-    expect(
-        &mut client,
-        &[b"TYPE", b"_kombu.binding_permanent.celery"],
+        "TYPE _kombu.binding_permanent.celery",
         b"+set\r\n",
     );
-    expect(&mut client, &[b"TYPE", b"unacked_index"], b"+none\r\n");
+    expect_words(&mut client, "TYPE unacked_index", b"+none\r\n");
 }

@@ -10,7 +10,7 @@ mod pairs;
 
 use std::time::Duration;
 
-use common::{Differential, Oracle, RawClient, TestServer, wait_for_info};
+use common::{Differential, Oracle, TestServer, until_sync, wait_for_info};
 use pairs::{PairExt, request};
 
 /// Strings and type-independent commands. Expiry comes last: the `expired` event
@@ -349,19 +349,6 @@ ZPOPMIN m
 EXEC
 FLUSHALL
 ";
-
-/// Reads frames until the `sync` marker; returns them all.
-fn until_sync(client: &mut RawClient) -> Vec<u8> {
-    let mut frames = Vec::new();
-    loop {
-        let frame = client.read_raw();
-        let done = frame.windows(10).any(|w| w == b"$4\r\nsync\r\n");
-        frames.extend_from_slice(&frame);
-        if done {
-            return frames;
-        }
-    }
-}
 
 /// An actor and a subscriber on the oracle and on broker-server, with
 /// `notify-keyspace-events` set to the same classes on both.

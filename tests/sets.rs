@@ -159,8 +159,7 @@ common::differential_script_tests! {
 fn binary_members() {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    pair.both(&[b"HELLO", b"3"]);
+    let mut pair = Differential::with_protocol(&oracle, &server, true);
     let key: &[u8] = b"_kombu.binding.\x06\x16";
     pair.check(&[b"SADD", key, b"\x00\xff", b"", b"a\r\nb"]);
     pair.check_unordered(&[b"SMEMBERS", key]);
@@ -174,13 +173,7 @@ fn binary_members() {
 /// Past 512 members, or with a non-integer one, Redis uses a hash table.
 #[test]
 fn large_sets_switch_encoding_and_keep_their_contents() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    for resp3 in [false, true] {
-        let mut pair = Differential::new(&oracle, &server);
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[b"DEL", b"big", b"other"]);
         for chunk in 0..6 {
             let members: Vec<String> = (chunk * 100..(chunk + 1) * 100)
@@ -200,20 +193,14 @@ fn large_sets_switch_encoding_and_keep_their_contents() {
         pair.check(&[b"SINTERCARD", b"2", b"big", b"other", b"LIMIT", b"2"]);
         pair.check_unordered(&[b"SRANDMEMBER", b"big", b"1000"]);
         pair.check(&[b"SCARD", b"big"]);
-    }
+    });
 }
 
 fn members_of(reply: &Reply) -> Vec<Vec<u8>> {
     let (Reply::Array(items) | Reply::Set(items)) = reply else {
         panic!("expected an array or a set, got {reply:?}")
     };
-    items
-        .iter()
-        .map(|item| match item {
-            Reply::Bulk(b) => b.to_vec(),
-            other => panic!("expected a bulk string, got {other:?}"),
-        })
-        .collect()
+    common::bulk_strings(items)
 }
 
 #[test]
@@ -266,25 +253,15 @@ fn sscan_returns_every_stable_member_despite_changes() {
     args.extend(members.iter().map(String::as_str));
     client.call(&args);
     let mut seen = HashSet::new();
-    let mut cursor = "0".to_string();
-    let mut round = 0;
-    loop {
-        let Reply::Array(parts) = client.call(&["SSCAN", "big", &cursor, "COUNT", "9"]) else {
-            panic!()
-        };
-        let Reply::Bulk(next) = &parts[0] else {
-            panic!()
-        };
-        seen.extend(members_of(&parts[1]));
-        client.call(&["SREM", "big", &format!("m{}", round * 2 + 1)]);
-        client.call(&["SADD", "big", &format!("new{round}")]);
-        round += 1;
-        cursor = String::from_utf8(next.to_vec()).unwrap();
-        if cursor == "0" {
-            break;
-        }
-        assert!(round < 1000, "the scan never ended");
-    }
+    common::scan_while_changing(
+        &mut client,
+        ["SSCAN", "big", "9"],
+        |page| seen.extend(members_of(page)),
+        |client, round| {
+            client.call(&["SREM", "big", &format!("m{}", round * 2 + 1)]);
+            client.call(&["SADD", "big", &format!("new{round}")]);
+        },
+    );
     for i in (0..600).step_by(2) {
         assert!(seen.contains(format!("m{i}").as_bytes()), "missed m{i}");
     }

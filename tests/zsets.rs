@@ -358,56 +358,18 @@ ZINTERCARD 2 za str
 ZINTERCARD 1 sa
 ";
 
-fn run(script: &str, resp3: bool) {
-    common::run_differential_script(script, resp3);
-}
-
-#[test]
-fn zsets_resp2() {
-    run(ZSETS, false);
-}
-
-#[test]
-fn zsets_resp3() {
-    run(ZSETS, true);
-}
-
-#[test]
-fn zadd_resp2() {
-    run(ZADD, false);
-}
-
-#[test]
-fn zadd_resp3() {
-    run(ZADD, true);
-}
-
-#[test]
-fn ranges_resp2() {
-    run(RANGES, false);
-}
-
-#[test]
-fn ranges_resp3() {
-    run(RANGES, true);
-}
-
-#[test]
-fn combine_resp2() {
-    run(COMBINE, false);
-}
-
-#[test]
-fn combine_resp3() {
-    run(COMBINE, true);
+common::differential_script_tests! {
+    zsets_resp2, zsets_resp3 => ZSETS;
+    zadd_resp2, zadd_resp3 => ZADD;
+    ranges_resp2, ranges_resp3 => RANGES;
+    combine_resp2, combine_resp3 => COMBINE;
 }
 
 #[test]
 fn binary_members() {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    pair.both(&[b"HELLO", b"3"]);
+    let mut pair = Differential::with_protocol(&oracle, &server, true);
     let key: &[u8] = b"celery-taskset-meta-\x06\x16.j";
     pair.check(&[b"ZADD", key, b"1", b"\x00\xff", b"1", b"", b"2", b"a\r\nb"]);
     pair.check(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]);
@@ -424,13 +386,7 @@ fn binary_members() {
 /// removals large enough to rebuild the set.
 #[test]
 fn large_sorted_sets() {
-    let oracle = Oracle::start(&[]);
-    let server = TestServer::start();
-    for resp3 in [false, true] {
-        let mut pair = Differential::new(&oracle, &server);
-        if resp3 {
-            pair.both(&[b"HELLO", b"3"]);
-        }
+    common::in_both_protocols(|pair| {
         pair.check(&[b"DEL", b"big", b"copy"]);
         for chunk in 0..10 {
             let pairs: Vec<(String, String)> = (chunk * 100..(chunk + 1) * 100)
@@ -489,7 +445,7 @@ fn large_sorted_sets() {
         ]);
         // A skiplist-encoded set is returned whole in hash order by Redis.
         pair.check_unordered(&[b"ZRANDMEMBER", b"copy", b"100000", b"WITHSCORES"]);
-    }
+    });
 }
 
 fn elements(reply: &Reply) -> Vec<Reply> {
@@ -552,31 +508,23 @@ fn zscan_returns_every_stable_member_despite_changes() {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     client.call(&words);
     let mut seen = HashSet::new();
-    let mut cursor = "0".to_string();
-    let mut round = 0;
-    loop {
-        let Reply::Array(parts) = client.call(&["ZSCAN", "big", &cursor, "COUNT", "7"]) else {
-            panic!()
-        };
-        let Reply::Bulk(next) = &parts[0] else {
-            panic!()
-        };
-        for pair in elements(&parts[1]).chunks(2) {
-            let Reply::Bulk(member) = &pair[0] else {
-                panic!()
-            };
-            seen.insert(member.to_vec());
-        }
-        client.call(&["ZREM", "big", &format!("m{}", round * 2 + 1)]);
-        client.call(&["ZADD", "big", "-1", &format!("new{round}")]);
-        client.call(&["ZINCRBY", "big", "1000", &format!("m{}", round * 2)]);
-        round += 1;
-        cursor = String::from_utf8(next.to_vec()).unwrap();
-        if cursor == "0" {
-            break;
-        }
-        assert!(round < 1000, "the scan never ended");
-    }
+    common::scan_while_changing(
+        &mut client,
+        ["ZSCAN", "big", "7"],
+        |page| {
+            for pair in elements(page).chunks(2) {
+                let Reply::Bulk(member) = &pair[0] else {
+                    panic!("expected a member, got {:?}", pair[0])
+                };
+                seen.insert(member.to_vec());
+            }
+        },
+        |client, round| {
+            client.call(&["ZREM", "big", &format!("m{}", round * 2 + 1)]);
+            client.call(&["ZADD", "big", "-1", &format!("new{round}")]);
+            client.call(&["ZINCRBY", "big", "1000", &format!("m{}", round * 2)]);
+        },
+    );
     for i in (0..400).step_by(2) {
         assert!(seen.contains(format!("m{i}").as_bytes()), "missed m{i}");
     }

@@ -6,14 +6,7 @@ use std::collections::BTreeSet;
 
 use redis::Value;
 
-use crate::{each_protocol, error, run, text, value};
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use crate::{each_protocol, error, now_ms, run, text, value};
 
 #[test]
 fn del_unlink_exists_touch_and_type() {

@@ -35,6 +35,14 @@ pub fn each_protocol(test: impl Fn(&TestServer, &mut Connection, bool)) {
     }
 }
 
+/// The wall clock in Unix milliseconds, for comparing with absolute expiry times.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 /// A connection opened from a URL (`redis://:password@host:port/?protocol=resp3`).
 pub fn connect(url: &str) -> redis::RedisResult<Connection> {
     let connection = redis::Client::open(url)?.get_connection_with_timeout(DEADLINE)?;

@@ -4,14 +4,7 @@
 use redis::Value;
 
 use crate::common::TestServer;
-use crate::{each_protocol, error, run, run_bytes, value};
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use crate::{each_protocol, error, now_ms, run, run_bytes, value};
 
 #[test]
 fn get_and_set_are_binary_safe() {

@@ -294,6 +294,16 @@ impl Differential {
         }
     }
 
+    /// A fresh pair of connections, switched to RESP3 on both when `resp3` (HELLO's
+    /// reply names the server, so it is not compared).
+    pub fn with_protocol(oracle: &Oracle, server: &TestServer, resp3: bool) -> Differential {
+        let mut pair = Differential::new(oracle, server);
+        if resp3 {
+            pair.both(&[b"HELLO", b"3"]);
+        }
+        pair
+    }
+
     /// Sends one command to both and asserts the replies are identical bytes.
     pub fn check(&mut self, args: &[&[u8]]) -> Vec<u8> {
         let expected = self.redis.call_raw(args);
@@ -391,6 +401,14 @@ pub fn client_id(client: &mut RawClient) -> String {
     }
 }
 
+/// Sends the blocking command `line` (words split on spaces) on `waiter` and waits
+/// until `INFO` counts `blocked` blocked clients (the waiter among them).
+pub fn park(observer: &mut RawClient, waiter: &mut RawClient, line: &str, blocked: usize) {
+    let args: Vec<&[u8]> = line.split_whitespace().map(str::as_bytes).collect();
+    waiter.send_command(&args);
+    blocked_clients(observer, blocked);
+}
+
 /// Sends the blocking `command` on `waiter`, waits until it is the only blocked
 /// client, unblocks it with `CLIENT UNBLOCK <id> [mode]` (which must answer 1) and
 /// returns the waiter's raw reply.
@@ -420,6 +438,69 @@ pub fn assert_times_out_after(client: &mut RawClient, command: &[&[u8]], at_leas
     assert!(waited < at_least + Duration::from_secs(3), "{waited:?}");
 }
 
+/// Runs each blocking command of `resp2` on a RESP2 connection and each of `resp3`
+/// on a RESP3 one: every one must time out with its protocol's null (`*-1` or `_`),
+/// and no waiter may be left afterwards.
+pub fn assert_null_timeouts(server: &TestServer, resp2: &[&[&[u8]]], resp3: &[&[&[u8]]]) {
+    let expectations = [(false, resp2, &b"*-1\r\n"[..]), (true, resp3, b"_\r\n")];
+    for (hello3, commands, null) in expectations {
+        let mut client = server.raw();
+        if hello3 {
+            client.call(&["HELLO", "3"]);
+        }
+        for command in commands {
+            assert_eq!(
+                String::from_utf8_lossy(&client.call_raw(command)),
+                String::from_utf8_lossy(null),
+                "{:?}",
+                command
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+    let mut observer = server.raw();
+    no_waiters_left(server, &mut observer);
+}
+
+/// A client that selected database 1 and blocks with `wait` is not served by
+/// `fill_db0` in database 0 (after which `count` there answers 1), but by
+/// `fill_db1` in database 1; its reply must be `served`.
+pub fn assert_waiters_are_per_database(
+    wait: &str,
+    fill_db0: &[&str],
+    count: &[&str],
+    fill_db1: &[&str],
+    served: Reply,
+) {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    waiter.call(&["SELECT", "1"]);
+    park(&mut observer, &mut waiter, wait, 1);
+    observer.call(fill_db0);
+    assert_eq!(observer.call(count), Reply::Int(1));
+    observer.call(&["SELECT", "1"]);
+    observer.call(fill_db1);
+    assert_eq!(waiter.read_reply(), served);
+    no_waiters_left(&server, &mut observer);
+}
+
+/// Reads frames until one carries the `sync` marker (a message on the `sync`
+/// channel); returns them all.
+pub fn until_sync(client: &mut RawClient) -> Vec<u8> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = client.read_raw();
+        let done = frame.windows(10).any(|w| w == b"$4\r\nsync\r\n");
+        frames.extend_from_slice(&frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
 /// Declares two tests per script, RESP2 and RESP3, each run by
 /// [`run_differential_script`].
 #[allow(unused_macros)]
@@ -444,9 +525,57 @@ pub(crate) use differential_script_tests;
 pub fn run_differential_script(script: &str, resp3: bool) {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
-    let mut pair = Differential::new(&oracle, &server);
-    if resp3 {
-        pair.both(&[b"HELLO", b"3"]);
+    Differential::with_protocol(&oracle, &server, resp3).script(script);
+}
+
+/// Starts a fresh oracle and broker-server and runs `body` twice on them, on a new
+/// pair of connections each time: in RESP2, then in RESP3.
+pub fn in_both_protocols(mut body: impl FnMut(&mut Differential)) {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    for resp3 in [false, true] {
+        body(&mut Differential::with_protocol(&oracle, &server, resp3));
     }
-    pair.script(script);
+}
+
+/// The contents of `items`, each of which must be a bulk string.
+pub fn bulk_strings(items: &[Reply]) -> Vec<Vec<u8>> {
+    items
+        .iter()
+        .map(|item| match item {
+            Reply::Bulk(b) => b.to_vec(),
+            other => panic!("expected a bulk string, got {other:?}"),
+        })
+        .collect()
+}
+
+/// Runs a whole SCAN-family iteration, `<command> <key> <cursor> COUNT <count>`:
+/// hands each page of elements to `page`, then calls `change(client, round)` so the
+/// test can alter the collection before the next step. Fails the test if the scan
+/// has not ended after 1000 steps.
+pub fn scan_while_changing(
+    client: &mut RawClient,
+    [command, key, count]: [&str; 3],
+    mut page: impl FnMut(&Reply),
+    mut change: impl FnMut(&mut RawClient, usize),
+) {
+    let mut cursor = "0".to_string();
+    let mut round = 0;
+    loop {
+        let reply = client.call(&[command, key, &cursor, "COUNT", count]);
+        let Reply::Array(parts) = reply else {
+            panic!("{command} answered {reply:?}")
+        };
+        let Reply::Bulk(next) = &parts[0] else {
+            panic!("{command} answered the cursor {:?}", parts[0])
+        };
+        page(&parts[1]);
+        change(client, round);
+        round += 1;
+        cursor = String::from_utf8(next.to_vec()).unwrap();
+        if cursor == "0" {
+            break;
+        }
+        assert!(round < 1000, "the scan never ended");
+    }
 }

@@ -532,19 +532,12 @@ mod tests {
 
     #[test]
     fn random_against_reference() {
-        // Small xorshift generator so the test is deterministic.
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::util::random::SeededRng::new(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
-            let plen = (next() % 8) as usize;
-            let slen = (next() % 8) as usize;
-            let p: Vec<u8> = (0..plen).map(|_| b"ab*?"[(next() % 4) as usize]).collect();
-            let s: Vec<u8> = (0..slen).map(|_| b"ab"[(next() % 2) as usize]).collect();
+            let plen = rng.below(8);
+            let slen = rng.below(8);
+            let p: Vec<u8> = (0..plen).map(|_| b"ab*?"[rng.below(4)]).collect();
+            let s: Vec<u8> = (0..slen).map(|_| b"ab"[rng.below(2)]).collect();
             let expected = if s.is_empty() {
                 p.is_empty()
             } else {

@@ -112,14 +112,15 @@ impl WatchedKeys {
             return;
         };
         for watcher in watchers {
-            if watcher.expired {
+            if watcher.expired && !stored {
                 // Removing a key that had expired before it was watched changes
                 // nothing a client could see; it is now simply absent.
-                if !stored {
-                    watcher.expired = false;
-                }
+                watcher.expired = false;
                 continue;
             }
+            // Anything else is a change, including a new value written straight
+            // over the expired one (a SET does that in one probe, without a
+            // removal first).
             watcher.flag.raise();
         }
     }
@@ -245,6 +246,15 @@ mod tests {
         assert!(!flag.is_raised());
         assert!(!watched.watched_expired(b"k", &flag));
         // Storing the key again afterwards is a change.
+        watched.touch(b"k", true);
+        assert!(flag.is_raised());
+    }
+
+    #[test]
+    fn storing_over_an_already_expired_key_is_a_change() {
+        let mut watched = WatchedKeys::default();
+        let flag = WatchFlag::default();
+        watched.add(b"k", &flag, true);
         watched.touch(b"k", true);
         assert!(flag.is_raised());
     }

@@ -60,6 +60,23 @@ EXISTS y
 MULTI
 WATCH
 EXEC
+MULTI
+SET f 1
+SAVE
+SHUTDOWN NOSAVE
+EXEC
+GET f
+MULTI
+SET f 1
+EXEC extra
+DISCARD extra
+EXEC
+GET f
+PSUBSCRIBE p*
+MULTI
+EXEC
+PUNSUBSCRIBE
+EXEC
 ";
 
 fn pair(oracle: &Oracle, server: &TestServer, resp3: bool) -> Differential {

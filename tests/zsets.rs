@@ -358,7 +358,38 @@ ZINTERCARD 2 za str
 ZINTERCARD 1 sa
 ";
 
+/// ZMPOP: BZMPOP's reply shape without the wait, its argument errors, and the
+/// null array when no key holds a sorted set.
+const ZMPOP: &str = "
+ZMPOP 1 za MIN
+ZADD za 1 x 2 y 3 z
+ZADD zb 5 q
+SET str v
+ZMPOP 1 za MIN COUNT 0
+ZMPOP 1 za MIN COUNT -1
+ZMPOP 1 za MIN COUNT
+ZMPOP 1 za MIN
+ZMPOP 1 za max COUNT 1 COUNT 1
+ZMPOP 1 za FOO
+ZMPOP 2 missing za MAX COUNT 10
+EXISTS za
+ZMPOP 0 za MIN
+ZMPOP -1 za MIN
+ZMPOP x za MIN
+ZMPOP 3 za MIN
+ZMPOP 1 za
+ZMPOP 1
+ZMPOP 1 str MIN
+ZMPOP 2 missing str MIN
+ZMPOP 2 zb str MAX COUNT 9223372036854775807
+ZADD zb 1 q
+MULTI
+ZMPOP 1 zb MAX
+EXEC
+";
+
 common::differential_script_tests! {
+    zmpop_resp2, zmpop_resp3 => ZMPOP;
     zsets_resp2, zsets_resp3 => ZSETS;
     zadd_resp2, zadd_resp3 => ZADD;
     ranges_resp2, ranges_resp3 => RANGES;

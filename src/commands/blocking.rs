@@ -68,7 +68,7 @@ use crate::server::Server;
 use crate::server::client::{ClientHandle, ReplyMode};
 use crate::store::waiters::{ServeOp, UnblockReason, Waiter, Wake};
 use crate::util::clock::now_ms;
-use crate::util::numbers::parse_long_double;
+use crate::util::numbers::{decimal_above, parse_long_double};
 
 /// Parses a blocking timeout in seconds into a deadline in Unix milliseconds.
 ///
@@ -79,8 +79,17 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CommandErro
     let millis = (seconds * 1000.0).ceil();
     // Redis converts to a C `long long`; on x86 anything out of range, infinity
     // included, becomes the most negative value.
-    if millis < 0.0 || millis >= i64::MAX as f64 {
+    if millis < 0.0 {
         return Err(CommandError::TimeoutNegative);
+    }
+    if millis >= i64::MAX as f64 {
+        // Rounded to f64 this is past i64::MAX, but Redis multiplies in long double:
+        // up to 9223372036854775.807 seconds still fits, and the deadline that
+        // overflows when added to the clock never comes (Redis keeps it unsigned).
+        return match decimal_above(arg, b"9223372036854775807", 15) {
+            Some(false) => Ok(None),
+            _ => Err(CommandError::TimeoutNegative),
+        };
     }
     let millis = millis as u64;
     Ok(if millis == 0 {

@@ -51,6 +51,8 @@ pub enum CommandError {
     DiscardWithoutMulti,
     NestedMulti,
     WatchInMulti,
+    /// A command flagged `no_multi` (SAVE, SHUTDOWN) sent inside MULTI.
+    NotInMulti,
     ExecAbort,
     /// A subscribing command run where a reply per command is expected (SSUBSCRIBE
     /// inside EXEC); carries the upper-case command name.
@@ -205,6 +207,7 @@ impl CommandError {
             DiscardWithoutMulti => "ERR DISCARD without MULTI",
             NestedMulti => "ERR MULTI calls can not be nested",
             WatchInMulti => "ERR WATCH inside MULTI is not allowed",
+            NotInMulti => "ERR Command not allowed inside a transaction",
             ExecAbort => "EXECABORT Transaction discarded because of previous errors.",
             NoScript => "NOSCRIPT No matching script. Please use EVAL.",
             Loading => "LOADING Redis is loading the dataset in memory",

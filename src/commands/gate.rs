@@ -46,10 +46,10 @@ pub fn dispatch(
     }
     let spec = match resolve(&args) {
         Ok(spec) => spec,
-        Err(error) => return reject(server, client, out, None, error),
+        Err(error) => return reject(server, client, out, name, None, error),
     };
     if let Err(error) = admission(server, client, spec) {
-        return reject(server, client, out, Some(spec), error);
+        return reject(server, client, out, name, Some(spec), error);
     }
     if client.transaction.is_some() && !spec.has(flags::TRANSACTION_CONTROL) {
         if let Some(transaction) = client.transaction.as_mut() {
@@ -116,6 +116,9 @@ fn admission(
     if !client.authenticated && server.auth_required() && !spec.has(flags::NO_AUTH) {
         return Err(CommandError::NoAuth);
     }
+    if client.transaction.is_some() && spec.has(flags::NO_MULTI) {
+        return Err(CommandError::NotInMulti);
+    }
     if client.protocol == Protocol::Resp2
         && client.subscriptions > 0
         && !spec.has(flags::SUBSCRIBED_OK)
@@ -134,11 +137,15 @@ fn admission(
     Ok(())
 }
 
-/// Answers a refused command; inside `MULTI` the transaction will abort.
+/// Answers a refused command (`name`); inside `MULTI` the transaction will abort.
+/// A refused EXEC, as in Redis, discards the transaction and the watches at once
+/// (even outside MULTI) and answers `EXECABORT Transaction discarded because of:`
+/// followed by the error without its `ERR` code.
 fn reject(
     server: &Server,
     client: &mut Client,
     out: &mut Vec<u8>,
+    name: &[u8],
     spec: Option<&'static CommandSpec>,
     error: CommandError,
 ) -> Outcome {
@@ -151,7 +158,16 @@ fn reject(
             .command(CommandTable::get().index(spec))
             .record_rejected();
     }
-    ReplyWriter::new(out, client.protocol).error(error.reply_text().as_bytes());
+    let text = error.reply_text();
+    let mut reply = ReplyWriter::new(out, client.protocol);
+    if name.eq_ignore_ascii_case(b"exec") {
+        client.transaction = None;
+        client.watched.clear(&server.keyspace, None);
+        let cause = text.strip_prefix("ERR ").unwrap_or(&text);
+        reply.error(format!("EXECABORT Transaction discarded because of: {cause}").as_bytes());
+    } else {
+        reply.error(text.as_bytes());
+    }
     Outcome::Continue
 }
 
@@ -203,7 +219,7 @@ pub fn execute(
     let mut store = match lock_for(server, spec, &args) {
         Ok(store) => store,
         Err(error) => {
-            reject(server, client, out, Some(spec), error);
+            reject(server, client, out, spec.name.as_bytes(), Some(spec), error);
             return Flow::Continue;
         }
     };

@@ -34,6 +34,9 @@ const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 /// BZPOPMIN and BZPOPMAX: every argument but the timeout.
 const BZPOP_KEYS: (i32, i32, i32) = (1, -2, 1);
+/// ZMPOP names its keys through `numkeys`: every argument from the first key on
+/// (locking the shards of the trailing `MIN COUNT n` words too is harmless).
+const ZMPOP_KEYS: (i32, i32, i32) = (2, -1, 1);
 /// BZMPOP names its keys through `numkeys`: every argument from the first key on
 /// (locking the shards of the trailing `MIN COUNT n` words too is harmless).
 const BZMPOP_KEYS: (i32, i32, i32) = (3, -1, 1);
@@ -105,6 +108,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zpopmax", -2, WRITE | FAST, ONE_KEY, zpopmax)
         .doc("sorted-set", "5.0.0", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.")
         .syntax("key [count]"),
+    CommandSpec::new("zmpop", -4, WRITE, ZMPOP_KEYS, zmpop)
+        .doc("sorted-set", "7.0.0", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.")
+        .syntax("numkeys key [key ...] <MIN | MAX>:where [COUNT count]"),
     // Redis 7.0.15 flags BZPOPMIN and BZPOPMAX `noscript`, but not BZMPOP.
     CommandSpec::new("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, BZPOP_KEYS, bzpopmin)
         .doc("sorted-set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.")
@@ -751,6 +757,21 @@ fn bzmpop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         count: Some(request.count),
     };
     pop_or_block(ctx, keys, pop, deadline)
+}
+
+/// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]`: BZMPOP's reply, or the null
+/// array when none of the keys holds a sorted set.
+fn zmpop(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let request = parse_multi_pop(&args, 1, from_max_arg)?;
+    let keys = request.keys.map(|i| &args[i][..]);
+    let pop = ZPop {
+        from_max: request.end,
+        count: Some(request.count),
+    };
+    if !pop_first(ctx, keys, pop)? {
+        ctx.out.null_array();
+    }
+    Ok(())
 }
 
 /// `ZRANDMEMBER key [count [WITHSCORES]]`.

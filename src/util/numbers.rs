@@ -187,6 +187,21 @@ pub fn parse_long_double(s: &[u8]) -> Option<f64> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
+/// Whether the decimal number `s`, which [`parse_long_double`] accepted, is above
+/// `digits` (leading significant digits) times `10^exp` in scientific notation,
+/// compared exactly rather than after rounding to `f64`.
+///
+/// # Returns
+/// `None` when `s` is not a plain decimal number (hexadecimal, infinity).
+pub fn decimal_above(s: &[u8], digits: &[u8], exp: i64) -> Option<bool> {
+    match scan(s)? {
+        (negative, Number::Decimal(dec)) => {
+            Some(!negative && !dec.is_zero() && dec.compare(digits, exp) == Ordering::Greater)
+        }
+        _ => None,
+    }
+}
+
 /// Leading significant digits of the smallest decimal that overflows an
 /// x87 `long double`, `(2^65 - 1) * 2^16319` (LDBL_MAX plus half an ulp).
 const LDBL_OVERFLOW_DIGITS: &[u8] = b"118973149535723176505351158982948866796625400469556721895650";

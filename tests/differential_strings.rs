@@ -220,6 +220,9 @@ SET longstr aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 OBJECT ENCODING longstr
 OBJECT REFCOUNT missing
 OBJECT FOO
+OBJECT HELP
+OBJECT help
+OBJECT HELP extra
 DBSIZE
 SWAPDB 0 1
 DBSIZE

@@ -361,6 +361,11 @@ CLIENT KILL ID 999999 SKIPME maybe
 CLIENT KILL ADDR 1.2.3.4:5 ID
 CLIENT KILL FOO bar
 CLIENT KILL ADDR 1.2.3.4:5
+CLIENT KILL TYPE bogus
+CLIENT KILL USER nosuchuser
+CLIENT KILL USER default ID 999999
+CLIENT KILL MAXAGE 1
+CLIENT LIST TYPE pubsub
 CLIENT LIST TYPE bogus
 CLIENT LIST TYPE master
 CLIENT LIST TYPE replica
@@ -526,4 +531,26 @@ fn keys_and_scan_return_the_same_sets() {
     for cursor in [&b" 1"[..], b"1 ", b"0x1", b"\t2"] {
         pair.check(&[b"SCAN", cursor]);
     }
+}
+
+#[test]
+fn client_kill_by_type_spares_other_types() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    // A second, idle, normal client on each side: no filter below matches it.
+    let mut others = (oracle.raw(), server.raw());
+    others.0.call(&["PING"]);
+    others.1.call(&["PING"]);
+    pair.script(
+        "
+        CLIENT KILL TYPE master
+        CLIENT KILL TYPE replica
+        CLIENT KILL TYPE slave
+        CLIENT KILL TYPE pubsub
+        CLIENT KILL TYPE pubsub SKIPME no
+        CLIENT LIST TYPE master
+        CLIENT LIST TYPE pubsub
+        ",
+    );
 }

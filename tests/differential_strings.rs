@@ -414,6 +414,12 @@ CONFIG GET maxmemory-policy
 CONFIG GET list-max-listpack-size
 CONFIG GET requirepass
 CONFIG GET no-such-option
+CONFIG GET MAXMEMORY
+CONFIG GET maxmemory MAXMEMORY
+CONFIG GET MaxMemory maxmemory
+CONFIG GET Timeout
+CONFIG GET HASH-MAX-ZIPLIST-ENTRIES
+CONFIG GET NOSUCH
 CONFIG SET list-max-listpack-size 128
 CONFIG GET list-max-listpack-size
 CONFIG RESETSTAT extra

@@ -910,14 +910,29 @@ fn monitor(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 
 fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let mut save = None;
+    let mut abort = false;
     for option in args.iter().skip(1) {
         if option.eq_ignore_ascii_case(b"SAVE") && save != Some(false) {
             save = Some(true);
         } else if option.eq_ignore_ascii_case(b"NOSAVE") && save != Some(true) {
             save = Some(false);
+        } else if option.eq_ignore_ascii_case(b"ABORT") {
+            abort = true;
         } else if !option.eq_ignore_ascii_case(b"NOW") && !option.eq_ignore_ascii_case(b"FORCE") {
             return Err(CommandError::Syntax);
         }
+    }
+    if abort {
+        // ABORT goes alone. A shutdown here never waits for replicas, so there is
+        // never one in progress to abort.
+        if args
+            .iter()
+            .skip(1)
+            .any(|o| !o.eq_ignore_ascii_case(b"ABORT"))
+        {
+            return Err(CommandError::Syntax);
+        }
+        return Err(CommandError::err("No shutdown in progress."));
     }
     // Past its time limit a script is only ended by SCRIPT KILL or SHUTDOWN NOSAVE.
     let nosave = args.iter().any(|o| o.eq_ignore_ascii_case(b"NOSAVE"));

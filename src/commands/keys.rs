@@ -6,8 +6,9 @@ use crate::commands::{
 };
 use crate::protocol::Args;
 use crate::pubsub::notify::class;
-use crate::store::{Entry, SHARD_COUNT};
+use crate::store::{Entry, SHARD_COUNT, Value};
 use crate::util::glob::glob_match;
+use crate::util::numbers::parse_i64;
 use crate::util::random;
 
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
@@ -635,8 +636,25 @@ fn object_encoding(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Redis shares one object between every string holding an integer from 0 to
+/// 9999 (unless an LRU or LFU policy is set with a memory limit) and reports its
+/// refcount as `i32::MAX`; any other value has a count of 1. (A COPY of such a
+/// string is a private object with a count of 1 in Redis; that is not tracked.)
 fn object_refcount(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    match with_entry(ctx, &args[2], |_| ()) {
+    let shared_allowed = {
+        let config = ctx.server.config.read();
+        config.maxmemory == 0
+            || !(config.maxmemory_policy.ends_with("-lru")
+                || config.maxmemory_policy.ends_with("-lfu"))
+    };
+    let shared = |value: &Value| match value {
+        Value::Str(bytes) if value.encoding_name() == "int" => {
+            parse_i64(bytes).is_some_and(|n| (0..10_000).contains(&n))
+        }
+        _ => false,
+    };
+    match with_entry(ctx, &args[2], |e| shared(&e.value)) {
+        Some(true) if shared_allowed => ctx.out.int(i32::MAX as i64),
         Some(_) => ctx.out.int(1),
         None => ctx.out.null(),
     }

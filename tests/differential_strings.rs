@@ -115,6 +115,12 @@ GET k
 GETEX k PX
 GETEX k EX 10 EX 20
 GETEX missing PERSIST
+GETEX missing EX abc
+GETEX missing PX 0
+GETEX missing EXAT -1
+RPUSH notstring a
+GETEX notstring EX abc
+GETEX k EX abc
 GETRANGE app 9223372036854775807 9223372036854775807
 GETRANGE app -9223372036854775808 -1
 SETRANGE app 0 \"\"
@@ -214,6 +220,9 @@ SET longstr aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 OBJECT ENCODING longstr
 OBJECT REFCOUNT missing
 OBJECT FOO
+OBJECT HELP
+OBJECT help
+OBJECT HELP extra
 DBSIZE
 SWAPDB 0 1
 DBSIZE
@@ -352,6 +361,14 @@ CLIENT KILL ID 999999 SKIPME maybe
 CLIENT KILL ADDR 1.2.3.4:5 ID
 CLIENT KILL FOO bar
 CLIENT KILL ADDR 1.2.3.4:5
+CLIENT KILL TYPE bogus
+CLIENT UNBLOCK 999999 ERROR extra
+CLIENT unblock x y z
+CLIENT UNBLOCK 999999 FOO
+CLIENT KILL USER nosuchuser
+CLIENT KILL USER default ID 999999
+CLIENT KILL MAXAGE 1
+CLIENT LIST TYPE pubsub
 CLIENT LIST TYPE bogus
 CLIENT LIST TYPE master
 CLIENT LIST TYPE replica
@@ -400,6 +417,12 @@ CONFIG GET maxmemory-policy
 CONFIG GET list-max-listpack-size
 CONFIG GET requirepass
 CONFIG GET no-such-option
+CONFIG GET MAXMEMORY
+CONFIG GET maxmemory MAXMEMORY
+CONFIG GET MaxMemory maxmemory
+CONFIG GET Timeout
+CONFIG GET HASH-MAX-ZIPLIST-ENTRIES
+CONFIG GET NOSUCH
 CONFIG SET list-max-listpack-size 128
 CONFIG GET list-max-listpack-size
 CONFIG RESETSTAT extra
@@ -411,6 +434,12 @@ TIME extra
 LASTSAVE extra
 DBSIZE
 FLUSHALL ASYNC
+SHUTDOWN ABORT
+SHUTDOWN abort
+SHUTDOWN ABORT NOW
+SHUTDOWN NOSAVE ABORT
+SHUTDOWN ABORT ABORT
+SHUTDOWN ABORT LATER
 SHUTDOWN LATER
 
 ";
@@ -517,4 +546,26 @@ fn keys_and_scan_return_the_same_sets() {
     for cursor in [&b" 1"[..], b"1 ", b"0x1", b"\t2"] {
         pair.check(&[b"SCAN", cursor]);
     }
+}
+
+#[test]
+fn client_kill_by_type_spares_other_types() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    // A second, idle, normal client on each side: no filter below matches it.
+    let mut others = (oracle.raw(), server.raw());
+    others.0.call(&["PING"]);
+    others.1.call(&["PING"]);
+    pair.script(
+        "
+        CLIENT KILL TYPE master
+        CLIENT KILL TYPE replica
+        CLIENT KILL TYPE slave
+        CLIENT KILL TYPE pubsub
+        CLIENT KILL TYPE pubsub SKIPME no
+        CLIENT LIST TYPE master
+        CLIENT LIST TYPE pubsub
+        ",
+    );
 }

@@ -210,6 +210,13 @@ impl Drop for Waiting<'_> {
 
 /// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`
 pub fn client_unblock(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    // At most an id and a reason; Redis's catch-all answers anything longer.
+    if args.len() > 4 {
+        return Err(CommandError::SubcommandSyntax {
+            container: "client".into(),
+            sub: args[1].to_vec(),
+        });
+    }
     let reason = match args.get(3) {
         None => UnblockReason::Timeout,
         Some(word) if word.eq_ignore_ascii_case(b"timeout") => UnblockReason::Timeout,

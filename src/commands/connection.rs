@@ -442,25 +442,45 @@ fn current_command_name(ctx: &Ctx<'_, '_>) -> String {
     table.full_name(table.index(ctx.spec)).to_string()
 }
 
+/// A client type named by CLIENT LIST or CLIENT KILL's TYPE filter.
+#[derive(Clone, Copy)]
+enum ClientType {
+    Normal,
+    PubSub,
+    /// Master or replica: no client of this server is one.
+    Replication,
+}
+
+fn client_type(name: &[u8]) -> Result<ClientType, CommandError> {
+    match &name.to_ascii_lowercase()[..] {
+        b"normal" => Ok(ClientType::Normal),
+        b"pubsub" => Ok(ClientType::PubSub),
+        b"master" | b"replica" | b"slave" => Ok(ClientType::Replication),
+        _ => Err(CommandError::err(format!(
+            "Unknown client type '{}'",
+            String::from_utf8_lossy(name)
+        ))),
+    }
+}
+
+/// Whether `handle` is of type `kind`: as in Redis, a client with a subscription
+/// is a pub/sub client, any other a normal one.
+fn is_of_type(handle: &ClientHandle, kind: ClientType) -> bool {
+    match kind {
+        ClientType::Normal => handle.subscriptions() == 0,
+        ClientType::PubSub => handle.subscriptions() > 0,
+        ClientType::Replication => false,
+    }
+}
+
 fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let mut ids: Option<Vec<i64>> = None;
+    let mut kind = None;
     let mut index = 2;
     while index < args.len() {
         let option = &args[index];
         if option.eq_ignore_ascii_case(b"TYPE") && index + 1 < args.len() {
-            let kind = args[index + 1].to_ascii_lowercase();
-            if !matches!(
-                &kind[..],
-                b"normal" | b"master" | b"replica" | b"slave" | b"pubsub"
-            ) {
-                return Err(CommandError::err(format!(
-                    "Unknown client type '{}'",
-                    String::from_utf8_lossy(&args[index + 1])
-                )));
-            }
-            if kind != b"normal" && kind != b"pubsub" {
-                ids = Some(Vec::new());
-            }
+            kind = Some(client_type(&args[index + 1])?);
             index += 2;
         } else if option.eq_ignore_ascii_case(b"ID") && index + 1 < args.len() {
             let mut wanted = Vec::new();
@@ -488,6 +508,7 @@ fn client_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         if ids
             .as_ref()
             .is_some_and(|ids| !ids.contains(&(handle.id as i64)))
+            || kind.is_some_and(|kind| !is_of_type(&handle, kind))
         {
             continue;
         }
@@ -527,6 +548,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let mut filter_addr = None;
     let mut filter_laddr = None;
     let mut skip_me = true;
+    let mut filter_type = None;
     let mut index = 2;
     while index < args.len() {
         let Some(value) = args.get(index + 1) else {
@@ -549,7 +571,15 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
                     _ => return Err(CommandError::Syntax),
                 }
             }
-            b"type" | b"user" | b"maxage" => {}
+            b"type" => filter_type = Some(client_type(value)?),
+            // Every client is the default user, the only one there is.
+            b"user" if value[..] == b"default"[..] => {}
+            b"user" => {
+                return Err(CommandError::err(format!(
+                    "No such user '{}'",
+                    String::from_utf8_lossy(value)
+                )));
+            }
             _ => return Err(CommandError::Syntax),
         }
         index += 2;
@@ -570,6 +600,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
                 .as_ref()
                 .is_none_or(|a| h.laddr.to_string() == *a)
         })
+        .filter(|h| filter_type.is_none_or(|kind| is_of_type(h, kind)))
         .filter(|h| !(skip_me && h.id == ctx.client.id))
         .collect();
     for handle in &targets {

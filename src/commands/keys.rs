@@ -1,14 +1,14 @@
 //! Generic key commands: existence, deletion, expiry, renaming, iteration.
 
-use crate::commands::connection::help_reply;
 use crate::commands::flags::*;
 use crate::commands::{
     CmdResult, CommandError, CommandSpec, Ctx, container_handler, int_arg, int32_arg,
 };
 use crate::protocol::Args;
 use crate::pubsub::notify::class;
-use crate::store::{Entry, SHARD_COUNT};
+use crate::store::{Entry, SHARD_COUNT, Value};
 use crate::util::glob::glob_match;
+use crate::util::numbers::parse_i64;
 use crate::util::random;
 
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
@@ -636,8 +636,25 @@ fn object_encoding(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// Redis shares one object between every string holding an integer from 0 to
+/// 9999 (unless an LRU or LFU policy is set with a memory limit) and reports its
+/// refcount as `i32::MAX`; any other value has a count of 1. (A COPY of such a
+/// string is a private object with a count of 1 in Redis; that is not tracked.)
 fn object_refcount(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    match with_entry(ctx, &args[2], |_| ()) {
+    let shared_allowed = {
+        let config = ctx.server.config.read();
+        config.maxmemory == 0
+            || !(config.maxmemory_policy.ends_with("-lru")
+                || config.maxmemory_policy.ends_with("-lfu"))
+    };
+    let shared = |value: &Value| match value {
+        Value::Str(bytes) if value.encoding_name() == "int" => {
+            parse_i64(bytes).is_some_and(|n| (0..10_000).contains(&n))
+        }
+        _ => false,
+    };
+    match with_entry(ctx, &args[2], |e| shared(&e.value)) {
+        Some(true) if shared_allowed => ctx.out.int(i32::MAX as i64),
         Some(_) => ctx.out.int(1),
         None => ctx.out.null(),
     }
@@ -666,15 +683,27 @@ fn object_freq(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn object_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
-    help_reply(
-        ctx,
-        "OBJECT",
-        &[
-            "ENCODING <key> -- Return the kind of internal representation used in order to store the value associated with a <key>.",
-            "FREQ <key> -- Return the access frequency index of the <key>.",
-            "IDLETIME <key> -- Return the idle time of the <key>.",
-            "REFCOUNT <key> -- Return the number of references of the value associated with the specified <key>.",
-        ],
-    );
+    // Redis's text, line for line: every subcommand it lists is served here.
+    const LINES: [&str; 15] = [
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    ];
+    ctx.out.array_len(LINES.len());
+    LINES
+        .iter()
+        .for_each(|line| ctx.out.simple(line.as_bytes()));
     Ok(())
 }

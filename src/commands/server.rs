@@ -521,6 +521,22 @@ fn config_get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for pattern in args.iter().skip(2) {
         let lower = pattern.to_ascii_lowercase();
+        if !pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+            // A plain name (or alias) is answered under the spelling it was asked
+            // with, as Redis does, once whatever its case.
+            let found = OPTIONS.iter().find(|spec| {
+                std::iter::once(spec.name)
+                    .chain(spec.aliases.iter().copied())
+                    .any(|name| lower == name.as_bytes())
+            });
+            let asked = String::from_utf8_lossy(pattern).into_owned();
+            if let Some(spec) = found
+                && !pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&asked))
+            {
+                pairs.push((asked, spec.current(&config)));
+            }
+            continue;
+        }
         for spec in OPTIONS {
             let names = std::iter::once(spec.name).chain(spec.aliases.iter().copied());
             for name in names {
@@ -894,14 +910,29 @@ fn monitor(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 
 fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let mut save = None;
+    let mut abort = false;
     for option in args.iter().skip(1) {
         if option.eq_ignore_ascii_case(b"SAVE") && save != Some(false) {
             save = Some(true);
         } else if option.eq_ignore_ascii_case(b"NOSAVE") && save != Some(true) {
             save = Some(false);
+        } else if option.eq_ignore_ascii_case(b"ABORT") {
+            abort = true;
         } else if !option.eq_ignore_ascii_case(b"NOW") && !option.eq_ignore_ascii_case(b"FORCE") {
             return Err(CommandError::Syntax);
         }
+    }
+    if abort {
+        // ABORT goes alone. A shutdown here never waits for replicas, so there is
+        // never one in progress to abort.
+        if args
+            .iter()
+            .skip(1)
+            .any(|o| !o.eq_ignore_ascii_case(b"ABORT"))
+        {
+            return Err(CommandError::Syntax);
+        }
+        return Err(CommandError::err("No shutdown in progress."));
     }
     // Past its time limit a script is only ended by SCRIPT KILL or SHUTDOWN NOSAVE.
     let nosave = args.iter().any(|o| o.eq_ignore_ascii_case(b"NOSAVE"));

@@ -108,23 +108,35 @@ pub fn deadline(
 
 /// Parsed SET/GETEX options.
 #[derive(Default)]
-struct SetOptions {
+struct SetOptions<'a> {
     if_missing: bool,
     if_present: bool,
     get: bool,
     expiry: Option<Expiry>,
+    /// The last EX/PX/EXAT/PXAT seen, not yet checked: (unit in ms, absolute,
+    /// argument). [`SetOptions::resolve_time`] turns it into `expiry`.
+    time: Option<(i64, bool, &'a [u8])>,
+}
+
+impl SetOptions<'_> {
+    /// Checks the expire time read by [`parse_set_options`] and sets `expiry`.
+    fn resolve_time(&mut self, ctx: &Ctx<'_, '_>, command: &str) -> Result<(), CommandError> {
+        if let Some((unit, absolute, value)) = self.time.take() {
+            self.expiry = Some(Expiry::At(deadline(ctx, value, unit, absolute, command)?));
+        }
+        Ok(())
+    }
 }
 
 /// Parses SET's (or, with `getex`, GETEX's) options as Redis 7.0 does: an option may
 /// be repeated (the last one counts), conflicting options are a syntax error, and
-/// the expire time is checked only once every option has been read.
-fn parse_set_options(
-    ctx: &Ctx<'_, '_>,
-    args: &Args<'_>,
+/// the expire time is left for [`SetOptions::resolve_time`], as Redis checks it
+/// only once every option has been read (and GETEX only once it found the key).
+fn parse_set_options<'a>(
+    args: &'a Args<'_>,
     from: usize,
-    command: &str,
     getex: bool,
-) -> Result<SetOptions, CommandError> {
+) -> Result<SetOptions<'a>, CommandError> {
     let mut options = SetOptions::default();
     // The last EX/PX/EXAT/PXAT seen: (keyword, unit in ms, absolute, argument).
     let mut time: Option<(&[u8], i64, bool, &[u8])> = None;
@@ -169,14 +181,13 @@ fn parse_set_options(
         }
         index += 1;
     }
-    if let Some((_, unit, absolute, value)) = time {
-        options.expiry = Some(Expiry::At(deadline(ctx, value, unit, absolute, command)?));
-    }
+    options.time = time.map(|(_, unit, absolute, value)| (unit, absolute, value));
     Ok(options)
 }
 
 fn set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let options = parse_set_options(ctx, &args, 3, "set", false)?;
+    let mut options = parse_set_options(&args, 3, false)?;
+    options.resolve_time(ctx, "set")?;
     let (key, value) = (&args[1], &args[2]);
     let (mut db, out) = ctx.db_and_out();
     let exists = if options.get {
@@ -325,16 +336,19 @@ fn getdel(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn getex(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let options = parse_set_options(ctx, &args, 2, "getex", true)?;
+    let mut options = parse_set_options(&args, 2, true)?;
+    let key = &args[1];
+    // Redis answers a missing key (or one of another type) before it checks the
+    // expire time.
+    if ctx.db().get_string(key)?.is_none() {
+        ctx.out.null();
+        return Ok(());
+    }
+    options.resolve_time(ctx, "getex")?;
     let now = ctx.now_ms;
     let (mut db, out) = ctx.db_and_out();
-    let key = &args[1];
-    match db.get_string(key)? {
-        Some(value) => out.bulk(value),
-        None => {
-            out.null();
-            return Ok(());
-        }
+    if let Some(value) = db.get_string(key)? {
+        out.bulk(value);
     }
     let mut digits = itoa::Buffer::new();
     let event = match options.expiry {

@@ -406,6 +406,23 @@ CONFIG SET hz 501
 CONFIG GET hz
 CONFIG SET hz -1
 CONFIG SET hz 10
+SET oomkey v
+CONFIG SET maxmemory 1
+SET oomkey v2
+GET oomkey
+APPEND oomkey x
+LPUSH oomlist x
+DEL oomkey
+EXISTS oomkey
+MULTI
+GET oomkey
+EXEC
+MULTI
+EXEC
+CONFIG SET maxmemory 0
+SET oomkey v3
+GET oomkey
+DEL oomkey
 CONFIG GET timeout
 CONFIG GET databases
 CONFIG GET proto-max-bulk-len

@@ -53,6 +53,8 @@ pub enum CommandError {
     WatchInMulti,
     /// A command flagged `no_multi` (SAVE, SHUTDOWN) sent inside MULTI.
     NotInMulti,
+    /// A command refused because memory use is past `maxmemory`.
+    OutOfMemory,
     ExecAbort,
     /// A subscribing command run where a reply per command is expected (SSUBSCRIBE
     /// inside EXEC); carries the upper-case command name.
@@ -208,6 +210,7 @@ impl CommandError {
             NestedMulti => "ERR MULTI calls can not be nested",
             WatchInMulti => "ERR WATCH inside MULTI is not allowed",
             NotInMulti => "ERR Command not allowed inside a transaction",
+            OutOfMemory => "OOM command not allowed when used memory > 'maxmemory'.",
             ExecAbort => "EXECABORT Transaction discarded because of previous errors.",
             NoScript => "NOSCRIPT No matching script. Please use EVAL.",
             Loading => "LOADING Redis is loading the dataset in memory",

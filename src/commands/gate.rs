@@ -119,6 +119,9 @@ fn admission(
     if client.transaction.is_some() && spec.has(flags::NO_MULTI) {
         return Err(CommandError::NotInMulti);
     }
+    if refused_out_of_memory(client, spec) && server.over_maxmemory() {
+        return Err(CommandError::OutOfMemory);
+    }
     if client.protocol == Protocol::Resp2
         && client.subscriptions > 0
         && !spec.has(flags::SUBSCRIBED_OK)
@@ -135,6 +138,28 @@ fn admission(
         return Err(CommandError::Busy);
     }
     Ok(())
+}
+
+/// Whether `spec` is refused when memory is past `maxmemory`, as in Redis: commands
+/// that may grow the dataset (`denyoom`), EXEC of a transaction holding one, and
+/// anything queued inside MULTI (queueing itself takes memory) but DISCARD, EXEC,
+/// QUIT and RESET.
+#[inline]
+fn refused_out_of_memory(client: &Client, spec: &'static CommandSpec) -> bool {
+    if spec.has(flags::DENYOOM) {
+        return true;
+    }
+    let Some(transaction) = &client.transaction else {
+        return false;
+    };
+    match spec.name {
+        "exec" => transaction
+            .queued
+            .iter()
+            .any(|(queued, _)| queued.has(flags::DENYOOM)),
+        "discard" | "quit" | "reset" => false,
+        _ => true,
+    }
 }
 
 /// Answers a refused command (`name`); inside `MULTI` the transaction will abort.

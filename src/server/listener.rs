@@ -190,8 +190,8 @@ async fn admit(
     Some((stream, handle))
 }
 
-/// Background work at `hz` per second: active expiry and persistence's periodic
-/// work. Neither runs while the dataset loads: replay decides what has expired.
+/// Background work at `hz` per second: active expiry, persistence's periodic
+/// work and the memory figure `maxmemory` is checked against. Neither runs while the dataset loads: replay decides what has expired.
 async fn background(server: Arc<Server>) {
     loop {
         let hz = server.config.read().hz.max(1);
@@ -204,6 +204,7 @@ async fn background(server: Arc<Server>) {
         }
         expire_step(&server);
         server.persistence.cron();
+        server.refresh_used_memory();
     }
 }
 

@@ -69,6 +69,11 @@ pub struct Server {
     auth_required: AtomicBool,
     /// Cached from `notify-keyspace-events`: the classes to publish (0 = none).
     notify_flags: AtomicU32,
+    /// Cached from `maxmemory` (0 = no limit), read by the command gate.
+    maxmemory: AtomicU64,
+    /// The allocator's `used_memory`, refreshed by the background task: reading it
+    /// afresh costs a statistics refresh, too much for every command.
+    used_memory: AtomicU64,
     loading: AtomicBool,
     /// Clients parked on a blocking command (`INFO blocked_clients`).
     pub blocked: AtomicUsize,
@@ -82,6 +87,7 @@ impl Server {
     pub fn new(config: Config) -> Self {
         let auth_required = config.auth_required();
         let notify_flags = config_notify_flags(&config);
+        let maxmemory = config.maxmemory;
         let keyspace = Arc::new(Keyspace::new(config.databases));
         keyspace.set_notify_flags(notify_flags);
         Server {
@@ -99,6 +105,8 @@ impl Server {
             next_client_id: AtomicU64::new(1),
             auth_required: AtomicBool::new(auth_required),
             notify_flags: AtomicU32::new(notify_flags),
+            maxmemory: AtomicU64::new(maxmemory),
+            used_memory: AtomicU64::new(0),
             loading: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
             memory_peak: AtomicU64::new(0),
@@ -123,8 +131,31 @@ impl Server {
             .store(config.auth_required(), Ordering::Relaxed);
         let flags = config_notify_flags(&config);
         self.notify_flags.store(flags, Ordering::Relaxed);
+        self.maxmemory.store(config.maxmemory, Ordering::Relaxed);
+        self.refresh_used_memory();
         self.keyspace.set_notify_flags(flags);
         self.persistence.reconfigure(&config);
+    }
+
+    /// Reads the allocator's figure into the copy [`Server::over_maxmemory`] uses.
+    pub fn refresh_used_memory(&self) {
+        let used = crate::commands::server::allocated_bytes();
+        self.used_memory.store(used, Ordering::Relaxed);
+    }
+
+    /// Whether memory use is past `maxmemory` (never without a limit). Writes are
+    /// then refused with `-OOM`, Redis's `noeviction` policy, the only one
+    /// broker-server has: a broker must not drop queued tasks to make room. Below
+    /// the limit the figure is at most one background period old; past it, it is
+    /// read afresh, so that memory freed meanwhile lets writes through at once.
+    #[inline]
+    pub fn over_maxmemory(&self) -> bool {
+        let limit = self.maxmemory.load(Ordering::Relaxed);
+        if limit == 0 || self.used_memory.load(Ordering::Relaxed) <= limit {
+            return false;
+        }
+        self.refresh_used_memory();
+        self.used_memory.load(Ordering::Relaxed) > limit
     }
 
     /// The keyspace-notification classes to publish; 0 when none.

@@ -548,6 +548,22 @@ const REQUESTS: &[&[&str]] = &[
         "prefix:",
     ],
     &["GET", "prefix:suffix"],
+    // Past maxmemory a script's first write that may grow the dataset is refused;
+    // once it has written, later ones are not.
+    &["SET", "oom", "1"],
+    &["CONFIG", "SET", "maxmemory", "1"],
+    &["EVAL", "return redis.call('set', 'oom', 'b')", "0"],
+    &["EVAL", "return redis.pcall('set', 'oom', 'b')", "0"],
+    &["EVAL", "return redis.call('get', 'oom')", "0"],
+    &[
+        "EVAL",
+        "redis.call('del', 'oom') return redis.call('set', 'oom', 'b')",
+        "0",
+    ],
+    &["EVAL", "return redis.pcall('lpush', 'oomq', 'x')", "0"],
+    &["CONFIG", "SET", "maxmemory", "0"],
+    &["EVAL", "return redis.call('set', 'oom', 'c')", "0"],
+    &["GET", "oom"],
 ];
 
 #[test]

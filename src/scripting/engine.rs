@@ -180,6 +180,12 @@ impl KillSwitch {
         }
     }
 
+    /// Whether the running script has already written (it can then neither be
+    /// killed nor refused a later write for lack of memory).
+    pub fn has_written(&self) -> bool {
+        self.state.load(Ordering::Acquire) == WROTE
+    }
+
     /// Whether a script is running.
     pub fn is_running(&self) -> bool {
         self.state.load(Ordering::Acquire) != IDLE

@@ -171,6 +171,10 @@ pub struct ServerHost<'h, 'a> {
     out: Vec<u8>,
     now_ms: u64,
     read_only: bool,
+    /// Memory was past `maxmemory` when the script started: its first write that
+    /// may grow the dataset is refused, as in Redis (a later one cannot be, or
+    /// the script would stop half done).
+    out_of_memory_at_start: bool,
     kill: &'h KillSwitch,
 }
 
@@ -195,6 +199,7 @@ impl<'h, 'a> ServerHost<'h, 'a> {
             out: Vec::new(),
             now_ms,
             read_only,
+            out_of_memory_at_start: server.over_maxmemory(),
             kill: &scripting.kill,
         }
     }
@@ -211,14 +216,15 @@ impl<'h, 'a> ServerHost<'h, 'a> {
         if spec.has(flags::NOSCRIPT) {
             return Err(CommandError::ScriptNotAllowed);
         }
-        if spec.has(flags::WRITE) {
-            if self.read_only {
-                return Err(CommandError::ScriptWriteReadOnly);
-            }
-            if !self.kill.note_write() {
-                // Killed: the engine stops the script without this write.
-                return Err(CommandError::ScriptNotAllowed);
-            }
+        if spec.has(flags::WRITE) && self.read_only {
+            return Err(CommandError::ScriptWriteReadOnly);
+        }
+        if spec.has(flags::DENYOOM) && self.out_of_memory_at_start && !self.kill.has_written() {
+            return Err(CommandError::OutOfMemory);
+        }
+        // Killed: the engine stops the script without this write.
+        if spec.has(flags::WRITE) && !self.kill.note_write() {
+            return Err(CommandError::ScriptNotAllowed);
         }
         Ok(spec)
     }

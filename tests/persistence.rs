@@ -647,6 +647,34 @@ fn a_torn_tail_is_trimmed_with_a_warning() {
     }
 }
 
+/// maxmemory refuses clients' writes, never the log's: a restart with more data
+/// than the limit, written by commands, a transaction and a script, loads all of
+/// it, and only then do new writes get -OOM.
+#[test]
+fn replay_ignores_maxmemory() {
+    let dir = DataDir::new("maxmemory");
+    log_with_keys(&dir, 20);
+    let node = Node::start(&dir, &[]);
+    let mut client = node.client();
+    client.call(&["MULTI"]);
+    client.call(&["SET", "in-multi", "1"]);
+    client.call(&["LPUSH", "queue", "task"]);
+    client.call(&["EXEC"]);
+    let script =
+        "redis.call('set', 'from-script', '1') return redis.call('rpush', 'queue', 'next')";
+    assert_eq!(client.call(&["EVAL", script, "0"]), Reply::Int(2));
+    node.kill9();
+
+    let node = Node::start(&dir, &["--maxmemory", "1"]);
+    let mut client = node.client();
+    assert_eq!(text(&client.call(&["DBSIZE"])), "23");
+    assert_eq!(text(&client.call(&["LLEN", "queue"])), "2");
+    assert_eq!(text(&client.call(&["GET", "from-script"])), "1");
+    let refused = format!("{:?}", client.call(&["SET", "new", "1"]));
+    assert!(refused.contains("OOM command not allowed"), "{refused}");
+    node.kill9();
+}
+
 /// Writes `count` keys one command each, then stops the server.
 fn log_with_keys(dir: &DataDir, count: usize) {
     let node = Node::start(dir, &[]);

@@ -106,7 +106,7 @@ impl Server {
             auth_required: AtomicBool::new(auth_required),
             notify_flags: AtomicU32::new(notify_flags),
             maxmemory: AtomicU64::new(maxmemory),
-            used_memory: AtomicU64::new(0),
+            used_memory: AtomicU64::new(crate::commands::server::allocated_bytes()),
             loading: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
             memory_peak: AtomicU64::new(0),
@@ -182,6 +182,10 @@ impl Server {
     }
 
     pub fn set_loading(&self, loading: bool) {
+        if !loading {
+            // The dataset just loaded is what `maxmemory` is first checked against.
+            self.refresh_used_memory();
+        }
         self.loading.store(loading, Ordering::Relaxed);
     }
 

@@ -658,9 +658,10 @@ fn client_no_touch(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// Writes a HELP reply: the heading line, then one line per entry.
+/// Writes a HELP reply as Redis lays it out: the heading line, one line per entry,
+/// then the `HELP` entry itself.
 pub fn help_reply(ctx: &mut Ctx<'_, '_>, container: &str, lines: &[&str]) {
-    ctx.out.array_len(lines.len() + 2);
+    ctx.out.array_len(lines.len() + 3);
     ctx.out.simple(
         format!("{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:").as_bytes(),
     );
@@ -668,6 +669,7 @@ pub fn help_reply(ctx: &mut Ctx<'_, '_>, container: &str, lines: &[&str]) {
         ctx.out.simple(line.as_bytes());
     }
     ctx.out.simple(b"HELP");
+    ctx.out.simple(b"    Prints this help.");
 }
 
 fn client_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {

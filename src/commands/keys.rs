@@ -1,5 +1,6 @@
 //! Generic key commands: existence, deletion, expiry, renaming, iteration.
 
+use crate::commands::connection::help_reply;
 use crate::commands::flags::*;
 use crate::commands::{
     CmdResult, CommandError, CommandSpec, Ctx, container_handler, int_arg, int32_arg,
@@ -648,9 +649,7 @@ fn object_refcount(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
                 || config.maxmemory_policy.ends_with("-lfu"))
     };
     let shared = |value: &Value| match value {
-        Value::Str(bytes) if value.encoding_name() == "int" => {
-            parse_i64(bytes).is_some_and(|n| (0..10_000).contains(&n))
-        }
+        Value::Str(bytes) => parse_i64(bytes).is_some_and(|n| (0..10_000).contains(&n)),
         _ => false,
     };
     match with_entry(ctx, &args[2], |e| shared(&e.value)) {
@@ -684,26 +683,23 @@ fn object_freq(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn object_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
     // Redis's text, line for line: every subcommand it lists is served here.
-    const LINES: [&str; 15] = [
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
-        "FREQ <key>",
-        "    Return the access frequency index of the <key>. The returned integer is",
-        "    proportional to the logarithm of the recent access frequency of the key.",
-        "IDLETIME <key>",
-        "    Return the idle time of the <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
-        "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Prints this help.",
-    ];
-    ctx.out.array_len(LINES.len());
-    LINES
-        .iter()
-        .for_each(|line| ctx.out.simple(line.as_bytes()));
+    help_reply(
+        ctx,
+        "OBJECT",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
     Ok(())
 }

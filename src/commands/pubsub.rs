@@ -8,6 +8,7 @@
 //! with a null name. The three kinds share one code path through [`Kind`]; the
 //! registry itself is [`crate::pubsub`].
 
+use crate::commands::connection::help_reply;
 use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, container_handler};
 use crate::protocol::Args;
@@ -264,25 +265,22 @@ fn pubsub_numpat(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 }
 
 fn pubsub_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
-    const LINES: [&str; 14] = [
-        "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CHANNELS [<pattern>]",
-        "    Return the currently active channels matching a <pattern> (default: '*').",
-        "NUMPAT",
-        "    Return number of subscriptions to patterns.",
-        "NUMSUB [<channel> ...]",
-        "    Return the number of subscribers for the specified channels, excluding",
-        "    pattern subscriptions(default: no channels).",
-        "SHARDCHANNELS [<pattern>]",
-        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
-        "SHARDNUMSUB [<shardchannel> ...]",
-        "    Return the number of subscribers for the specified shard level channel(s)",
-        "HELP",
-        "    Prints this help.",
-    ];
-    ctx.out.array_len(LINES.len());
-    LINES
-        .iter()
-        .for_each(|line| ctx.out.simple(line.as_bytes()));
+    help_reply(
+        ctx,
+        "PUBSUB",
+        &[
+            "CHANNELS [<pattern>]",
+            "    Return the currently active channels matching a <pattern> (default: '*').",
+            "NUMPAT",
+            "    Return number of subscriptions to patterns.",
+            "NUMSUB [<channel> ...]",
+            "    Return the number of subscribers for the specified channels, excluding",
+            "    pattern subscriptions(default: no channels).",
+            "SHARDCHANNELS [<pattern>]",
+            "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "    Return the number of subscribers for the specified shard level channel(s)",
+        ],
+    );
     Ok(())
 }

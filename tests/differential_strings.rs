@@ -507,6 +507,37 @@ fn binary_keys_and_values() {
     pair.check(&[b"EXISTS", b"celery\x06\x163", b"celery"]);
 }
 
+/// Every read lookup counts one keyspace hit or miss, as in Redis: GETEX looks its
+/// key up once, whether or not its expire time is then refused.
+#[test]
+fn reads_count_hits_and_misses_as_redis_does() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    pair.script(
+        "SET k v
+CONFIG RESETSTAT
+GET k
+GET nokey
+GETEX k
+GETEX k EX 100
+GETEX nokey
+GETEX nokey EX abc
+GETEX k EX abc
+GETEX k PERSIST",
+    );
+    let counts = |info: Vec<u8>| -> Vec<String> {
+        String::from_utf8_lossy(&info)
+            .lines()
+            .filter(|line| line.starts_with("keyspace_"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let redis = counts(pair.redis.call_raw(&[b"INFO", b"stats"]));
+    assert_eq!(redis, ["keyspace_hits:5", "keyspace_misses:3"]);
+    assert_eq!(counts(pair.ours.call_raw(&[b"INFO", b"stats"])), redis);
+}
+
 #[test]
 fn keys_and_scan_return_the_same_sets() {
     let oracle = Oracle::start(&[]);

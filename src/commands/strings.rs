@@ -337,19 +337,18 @@ fn getdel(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn getex(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let mut options = parse_set_options(&args, 2, true)?;
-    let key = &args[1];
-    // Redis answers a missing key (or one of another type) before it checks the
-    // expire time.
-    if ctx.db().get_string(key)?.is_none() {
-        ctx.out.null();
-        return Ok(());
-    }
-    options.resolve_time(ctx, "getex")?;
+    // Redis checks the expire time only once it has found the key: a missing key
+    // (or one of another type) is answered first. One lookup, one hit or miss.
+    let time_checked = options.resolve_time(ctx, "getex");
     let now = ctx.now_ms;
+    let key = &args[1];
     let (mut db, out) = ctx.db_and_out();
-    if let Some(value) = db.get_string(key)? {
-        out.bulk(value);
-    }
+    let Some(value) = db.get_string(key)? else {
+        out.null();
+        return Ok(());
+    };
+    time_checked?;
+    out.bulk(value);
     let mut digits = itoa::Buffer::new();
     let event = match options.expiry {
         Some(Expiry::At(at)) if at <= now => {

@@ -520,23 +520,18 @@ fn config_get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let config = ctx.server.config.read().clone();
     let mut pairs: Vec<(String, String)> = Vec::new();
     for pattern in args.iter().skip(2) {
-        let lower = pattern.to_ascii_lowercase();
         if !pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
             // A plain name (or alias) is answered under the spelling it was asked
             // with, as Redis does, once whatever its case.
-            let found = OPTIONS.iter().find(|spec| {
-                std::iter::once(spec.name)
-                    .chain(spec.aliases.iter().copied())
-                    .any(|name| lower == name.as_bytes())
-            });
             let asked = String::from_utf8_lossy(pattern).into_owned();
-            if let Some(spec) = found
+            if let Some(spec) = find_option(&asked)
                 && !pairs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&asked))
             {
                 pairs.push((asked, spec.current(&config)));
             }
             continue;
         }
+        let lower = pattern.to_ascii_lowercase();
         for spec in OPTIONS {
             let names = std::iter::once(spec.name).chain(spec.aliases.iter().copied());
             for name in names {

@@ -191,7 +191,8 @@ async fn admit(
 }
 
 /// Background work at `hz` per second: active expiry, persistence's periodic
-/// work and the memory figure `maxmemory` is checked against. Neither runs while the dataset loads: replay decides what has expired.
+/// work and the memory figure `maxmemory` is checked against. None of it runs
+/// while the dataset loads: replay decides what has expired.
 async fn background(server: Arc<Server>) {
     loop {
         let hz = server.config.read().hz.max(1);

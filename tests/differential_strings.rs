@@ -617,3 +617,37 @@ fn client_kill_by_type_spares_other_types() {
         ",
     );
 }
+
+/// COMMAND LIST names subcommands by their full name (`object|freq`), and a pattern
+/// filter matches that full name. Redis lists in hash order, so the sets are compared;
+/// the patterns cover families both servers implement completely.
+#[test]
+fn command_list_includes_subcommands() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    for pattern in [
+        "object*", "pubsub*", "script*", "*|numsub", "hello", "nosuch*",
+    ] {
+        let args: [&[u8]; 5] = [
+            b"COMMAND",
+            b"LIST",
+            b"FILTERBY",
+            b"PATTERN",
+            pattern.as_bytes(),
+        ];
+        let (expected, actual) = pair.both(&args);
+        assert_eq!(
+            sorted(actual),
+            sorted(expected),
+            "COMMAND LIST FILTERBY PATTERN {pattern}"
+        );
+    }
+    let (_, all) = pair.both(&[b"COMMAND", b"LIST"]);
+    let names = match all {
+        broker_server::protocol::Reply::Array(items) => common::bulk_strings(&items),
+        other => panic!("COMMAND LIST: {other:?}"),
+    };
+    assert!(names.iter().any(|name| name == b"client|list"));
+    assert!(names.iter().any(|name| name == b"get"));
+}

@@ -782,17 +782,19 @@ fn command_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         }
         _ => return Err(CommandError::Syntax),
     };
+    // Subcommands are listed by their full name (`client|list`), as in Redis.
     let mut names: Vec<&str> = table
-        .top_level()
-        .filter(|spec| match &filter {
+        .all
+        .iter()
+        .filter(|(name, spec)| match &filter {
             None => true,
             Some((kind, value)) => match &kind[..] {
-                b"pattern" => glob_match(value, spec.name.as_bytes(), true),
+                b"pattern" => glob_match(value, name.as_bytes(), true),
                 b"aclcat" => spec.group.as_bytes().eq_ignore_ascii_case(value),
                 _ => false,
             },
         })
-        .map(|spec| spec.name)
+        .map(|(name, _)| name.as_str())
         .collect();
     names.sort_unstable();
     ctx.out.array_len(names.len());

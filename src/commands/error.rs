@@ -121,6 +121,8 @@ pub enum CommandError {
     ScriptDebugMode,
     /// `SCRIPT DEBUG YES|SYNC`: the Lua debugger is not implemented.
     ScriptDebugUnsupported,
+    /// `REPLICAOF host port`: broker-server keeps no replicas and follows no master.
+    ReplicationUnsupported,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -266,6 +268,9 @@ impl CommandError {
             ScriptDebugMode => "ERR Use SCRIPT DEBUG YES/SYNC/NO",
             ScriptDebugUnsupported => {
                 "ERR SCRIPT DEBUG is not supported by broker-server: the Lua debugger is not implemented"
+            }
+            ReplicationUnsupported => {
+                "ERR broker-server does not replicate: only REPLICAOF NO ONE is accepted (it is always a master)"
             }
         })
     }

@@ -66,6 +66,25 @@ pub static COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Returns the server time.",
     ),
+    CommandSpec::new("role", 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, role).doc(
+        "server",
+        "2.8.12",
+        "Return the role of the instance in the context of replication",
+    ),
+    CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE, NOKEYS, replicaof)
+        .doc(
+            "server",
+            "5.0.0",
+            "Make the server a replica of another instance, or promote it as master.",
+        )
+        .syntax("<<host port:integer>:host-port | <NO ONE>:no-one>:args"),
+    CommandSpec::new("slaveof", 3, ADMIN | NOSCRIPT | STALE, NOKEYS, replicaof)
+        .doc(
+            "server",
+            "1.0.0",
+            "Make the server a replica of another instance, or promote it as master.",
+        )
+        .syntax("<<host port:integer>:host-port | <NO ONE>:no-one>:args"),
     CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, NOKEYS, lastsave).doc(
         "server",
         "1.0.0",
@@ -897,6 +916,25 @@ fn time(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 fn lastsave(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
     ctx.out.int(ctx.server.persistence.lastsave() as i64);
     Ok(())
+}
+
+/// Always a master with no replicas, at replication offset 0 (as `INFO replication`).
+fn role(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    ctx.out.array_len(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array_len(0);
+    Ok(())
+}
+
+/// `REPLICAOF NO ONE` asks a master to stay one; following another server is not
+/// supported.
+fn replicaof(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+        ctx.out.ok();
+        return Ok(());
+    }
+    Err(CommandError::ReplicationUnsupported)
 }
 
 fn monitor(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {

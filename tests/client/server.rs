@@ -253,3 +253,23 @@ fn function_flush_and_debug() {
         assert_eq!(value(con, &["PING"]), Value::SimpleString("PONG".into()));
     });
 }
+
+#[test]
+fn role_is_master_and_replication_is_refused() {
+    each_protocol(|_, con, _| {
+        assert_eq!(
+            value(con, &["ROLE"]),
+            Value::Array(vec![
+                Value::BulkString(b"master".to_vec()),
+                Value::Int(0),
+                Value::Array(vec![])
+            ])
+        );
+        assert_eq!(value(con, &["REPLICAOF", "NO", "ONE"]), Value::Okay);
+        for command in ["REPLICAOF", "SLAVEOF"] {
+            let refused = error(con, &[command, "127.0.0.1", "6380"]);
+            assert!(refused.starts_with("ERR broker-server does not replicate"), "{refused}");
+        }
+        assert_eq!(value(con, &["ROLE"]).as_sequence().map(|s| s.len()), Some(3));
+    });
+}

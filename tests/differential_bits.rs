@@ -337,7 +337,26 @@ LCS n1 n2 IDX WITHMATCHLEN
 LCS n1 n2
 ";
 
+// Past maxmemory the writes (BITFIELD even with only GETs, as it is declared
+// denyoom) are refused and the reads still answer.
+const OUT_OF_MEMORY: &str = "
+SET s foobar
+CONFIG SET maxmemory 1
+SETBIT s 1 1
+SETBIT fresh 1 1
+GETBIT s 1
+BITFIELD s GET u8 0
+BITFIELD_RO s GET u8 0
+BITOP NOT d s
+BITCOUNT s
+BITPOS s 0
+LCS s s
+CONFIG SET maxmemory 0
+SETBIT s 1 1
+";
+
 common::differential_script_tests! {
+    out_of_memory_resp2, out_of_memory_resp3 => OUT_OF_MEMORY;
     setbit_getbit_resp2, setbit_getbit_resp3 => SETBIT_GETBIT;
     bitcount_resp2, bitcount_resp3 => BITCOUNT;
     bitpos_resp2, bitpos_resp3 => BITPOS;
@@ -417,6 +436,51 @@ fn binary_bitmaps() {
             pair.check(args);
         }
     });
+}
+
+/// Reads count keyspace hits and misses as Redis's lookups do: BITOP and LCS read
+/// each key (BITOP stopping at a wrong type), the bit writes look up nothing as a
+/// read, and BITFIELD reads only when it has nothing to write.
+#[test]
+fn lookups_count_hits_and_misses_as_redis_does() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    pair.script(
+        "SET s foobar
+        RPUSH l x
+        CONFIG RESETSTAT
+        GETBIT s 1
+        GETBIT missing 1
+        GETBIT s x
+        SETBIT s 1 1
+        SETBIT new 1 1
+        BITCOUNT s
+        BITCOUNT missing 0 1
+        BITPOS s 1
+        BITPOS missing 0
+        BITPOS s 5
+        BITOP AND d s missing s
+        BITOP OR d missing l s
+        BITFIELD s GET u8 0
+        BITFIELD missing2 GET u8 0
+        BITFIELD s SET u8 0 1
+        BITFIELD_RO s GET u8 0
+        BITFIELD_RO s SET u8 0 1
+        LCS s missing
+        LCS l s",
+    );
+    let counts = |info: Vec<u8>| -> Vec<String> {
+        String::from_utf8_lossy(&info)
+            .lines()
+            .filter(|line| line.starts_with("keyspace_"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let redis = counts(pair.redis.call_raw(&[b"INFO", b"stats"]));
+    let ours = counts(pair.ours.call_raw(&[b"INFO", b"stats"]));
+    assert_eq!(ours, redis);
+    assert_eq!(redis.len(), 2, "{redis:?}");
 }
 
 /// Scripts see the same replies: BITFIELD's null for a failed write, LCS's IDX

@@ -12,7 +12,9 @@
 //! [`DbView`] offers three lookups: [`DbView::read`] for read commands (counts hits
 //! and misses, reports `keymiss`), [`DbView::peek`] for a write command deciding
 //! what to do (neither), and [`DbView::get_mut`] for changing a value in place, which
-//! counts as a change to the key. Plain reads never fire a WATCH.
+//! counts as a change to the key. [`DbView::change_in_place`] is for writes that may
+//! turn out to change nothing (SETBIT of a bit already set): it counts a change
+//! only when its caller reports one. Plain reads never fire a WATCH.
 //!
 //! # Why an insertion-ordered map
 //! Keys live in a [`KeyMap`]: O(1) access by position gives `RANDOMKEY`, a

@@ -217,7 +217,24 @@ fn shape_matches(resp3: bool) {
         mut redis,
         mut ours,
     } = Differential::with_protocol(&oracle, &server, resp3);
-    for name in ["set", "get", "getex", "mset", "copy", "scan", "expire"] {
+    // LCS is left out: Redis gives its two keys one key specification (both have
+    // `key_spec_index` 0), while the syntax notation numbers keys in order.
+    for name in [
+        "set",
+        "get",
+        "getex",
+        "mset",
+        "copy",
+        "scan",
+        "expire",
+        "setbit",
+        "getbit",
+        "bitcount",
+        "bitpos",
+        "bitop",
+        "bitfield",
+        "bitfield_ro",
+    ] {
         let names = [name.to_string()];
         let expected = structure(&docs(&mut redis, &names));
         let actual = structure(&docs(&mut ours, &names));

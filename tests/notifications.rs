@@ -350,6 +350,44 @@ EXEC
 FLUSHALL
 ";
 
+/// Bit commands and LCS: `setbit` only for a write that changed something (or
+/// created or lengthened the string), `set` or `del` for BITOP's destination.
+const BITS: &str = "
+SETBIT b 7 1
+SETBIT b 7 1
+SETBIT b 7 0
+SETBIT b 100 0
+SETBIT b 4294967296 1
+SETBIT fresh 0 0
+GETBIT b 7
+GETBIT missing 7
+BITCOUNT b
+BITCOUNT missing
+BITPOS b 1
+BITPOS missing 1
+BITFIELD b SET u8 0 1
+BITFIELD b SET u8 0 1
+BITFIELD b GET u8 0
+BITFIELD missing GET u8 0
+BITFIELD b OVERFLOW FAIL INCRBY u8 0 300
+BITFIELD b OVERFLOW SAT INCRBY u8 0 300
+BITFIELD b SET u8 200 0
+BITFIELD made OVERFLOW WRAP INCRBY i5 3 100
+BITFIELD_RO b GET u8 0
+BITFIELD_RO missing GET u8 0
+BITOP AND dest b fresh
+BITOP AND dest missing
+BITOP AND dest missing
+BITOP OR dest b missing
+BITOP NOT dest b
+SET s foobar
+LCS s b
+LCS s missing IDX
+RPUSH l x
+SETBIT l 0 1
+BITOP OR l s
+";
+
 /// An actor and a subscriber on the oracle and on broker-server, with
 /// `notify-keyspace-events` set to the same classes on both.
 struct Session {
@@ -476,6 +514,13 @@ fn sets() {
 fn sorted_sets() {
     run(ZSETS, "KEA", false);
     run(ZSETS, "KEAnm", true);
+}
+
+#[test]
+fn bits() {
+    run(BITS, "KEA", false);
+    run(BITS, "KEAnm", true);
+    run(BITS, "E$", false);
 }
 
 /// One class without `g` (no `del`), or `g` and `n` without the type's class: the

@@ -996,3 +996,78 @@ fn clients_get_loading_during_a_slow_load_and_ping_and_info_work() {
     assert_eq!(info_field(&mut client, "loading"), "0");
     assert_eq!(text(&client.call(&["DBSIZE"])), "4000");
 }
+
+/// The raw replies that show the bit-command keys' values, after checking that
+/// the deadline a bit write kept is still there.
+fn bit_keys_state(client: &mut RawClient) -> Vec<Vec<u8>> {
+    let state: Vec<Vec<u8>> = ["bm", "bf", "created", "x", "n", "gone", "ttl"]
+        .iter()
+        .map(|key| client.call_raw(&[b"GET", key.as_bytes()]))
+        .collect();
+    // The deadline survives; the seconds left may tick down between reads.
+    let ttl: i64 = text(&client.call(&["TTL", "ttl"])).parse().unwrap();
+    assert!((900..=1000).contains(&ttl), "TTL {ttl}");
+    state
+}
+
+/// SETBIT, BITFIELD and BITOP reach the log: after a kill -9, the keys they wrote
+/// (and deleted) read the same, from the log's tail and again once a rewrite has
+/// folded them into its base.
+#[test]
+fn bit_writes_survive_a_restart() {
+    let dir = DataDir::new("bits");
+    let node = Node::start(&dir, &[]);
+    let mut client = node.client();
+    let script: &[&[&str]] = &[
+        &["SETBIT", "bm", "7", "1"],
+        &["SETBIT", "bm", "7", "1"],
+        &["SETBIT", "bm", "100", "1"],
+        &["SETBIT", "bm", "3", "0"],
+        &[
+            "BITFIELD", "bf", "SET", "i16", "#1", "-1234", "INCRBY", "u8", "0", "200",
+        ],
+        &[
+            "BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "u8", "0", "100",
+        ],
+        &[
+            "BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "1",
+        ],
+        &[
+            "BITFIELD", "created", "OVERFLOW", "FAIL", "INCRBY", "u8", "40", "300",
+        ],
+        &["SET", "src1", "foobar"],
+        &["SET", "src2", "abcdef"],
+        &["BITOP", "XOR", "x", "src1", "src2"],
+        &["BITOP", "NOT", "n", "bm"],
+        &["SET", "gone", "v"],
+        &["BITOP", "AND", "gone", "missing"],
+        &["SETBIT", "ttl", "5", "1"],
+        &["EXPIRE", "ttl", "1000"],
+        &["SETBIT", "ttl", "200", "1"],
+    ];
+    for command in script {
+        assert!(!client.call(command).is_error(), "{command:?}");
+    }
+    let before = bit_keys_state(&mut client);
+    assert_eq!(before[5], b"$-1\r\n", "BITOP deleted its destination");
+    node.kill9();
+
+    let node = Node::start(&dir, &[]);
+    let mut client = node.client();
+    assert_eq!(bit_keys_state(&mut client), before);
+    assert_eq!(
+        text(&client.call(&["BGREWRITEAOF"])),
+        "Background append only file rewriting started"
+    );
+    wait_info(&mut client, "aof_rewrites", |v| v == "1");
+    client.call(&["SETBIT", "bm", "300", "1"]);
+    client.call(&["BITFIELD", "bf", "INCRBY", "i16", "#1", "1"]);
+    client.call(&["BITOP", "OR", "x", "x", "bm"]);
+    let after = bit_keys_state(&mut client);
+    assert_ne!(after, before);
+    node.kill9();
+
+    let node = Node::start(&dir, &[]);
+    let mut client = node.client();
+    assert_eq!(bit_keys_state(&mut client), after);
+}

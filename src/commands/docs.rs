@@ -405,7 +405,7 @@ fn fold_repetition(
     taken.reverse();
     let mut arg = if taken.len() == 1 {
         let mut arg = taken.pop().expect("one argument");
-        arg.multiple_token = arg.token.is_some() && matches!(repeated.first(), Some(Raw::Token(_)));
+        arg.multiple_token = arg.token.is_some() && repeats_token(repeated);
         arg
     } else {
         block(None, taken)
@@ -413,6 +413,19 @@ fn fold_repetition(
     arg.multiple = true;
     built.push((arg, covered));
     Ok(())
+}
+
+/// Whether each repetition of `repeated` starts with its token: `GET pattern
+/// [GET pattern ...]`, or one group led by its token, `<GET encoding offset>
+/// [<GET encoding offset> ...]`.
+fn repeats_token(repeated: &[Raw]) -> bool {
+    match repeated {
+        [Raw::Token(_), ..] => true,
+        [Raw::Group { alternatives, .. }] if alternatives.len() == 1 => {
+            matches!(alternatives[0].first(), Some(Raw::Token(_)))
+        }
+        _ => false,
+    }
 }
 
 fn block(name: Option<String>, args: Vec<DocArg>) -> DocArg {
@@ -580,6 +593,27 @@ mod tests {
         assert_eq!(
             parse("GET pattern [GET pattern ...]").unwrap(),
             vec![repeated_token]
+        );
+        // A block led by its token, repeated with it (BITFIELD_RO).
+        let mut repeated_block = multiple(token(
+            group(
+                "encoding_offset",
+                ArgType::Block,
+                vec![
+                    arg("encoding", ArgType::String),
+                    arg("offset", ArgType::Integer),
+                ],
+            ),
+            "GET",
+        ));
+        repeated_block.multiple_token = true;
+        assert_eq!(
+            parse(
+                "<GET encoding offset>:encoding_offset \
+                 [<GET encoding offset>:encoding_offset ...]"
+            )
+            .unwrap(),
+            vec![repeated_block]
         );
     }
 

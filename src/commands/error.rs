@@ -123,6 +123,25 @@ pub enum CommandError {
     ScriptDebugUnsupported,
     /// `REPLICAOF host port`: broker-server keeps no replicas and follows no master.
     ReplicationUnsupported,
+    /// A SETBIT/GETBIT/BITFIELD offset that is no integer, negative, or past
+    /// `proto-max-bulk-len` bytes.
+    BitOffset,
+    /// A SETBIT value other than 0 or 1.
+    BitValue,
+    /// A BITPOS bit other than 0 or 1.
+    BitposBit,
+    BitopNotOneKey,
+    BitfieldType,
+    BitfieldOverflowType,
+    /// A write subcommand sent to `BITFIELD_RO`.
+    BitfieldReadOnly,
+    /// LCS of a key that holds no string.
+    LcsWrongType,
+    LcsLenAndIdx,
+    LcsTooLong,
+    /// LCS whose table would exceed `proto-max-bulk-len`.
+    LcsTableOverLimit,
+    LcsOutOfMemory,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -266,6 +285,22 @@ impl CommandError {
             NumKeysNegative => "ERR Number of keys can't be negative",
             ScriptFlushMode => "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
             ScriptDebugMode => "ERR Use SCRIPT DEBUG YES/SYNC/NO",
+            BitOffset => "ERR bit offset is not an integer or out of range",
+            BitValue => "ERR bit is not an integer or out of range",
+            BitposBit => "ERR The bit argument must be 1 or 0.",
+            BitopNotOneKey => "ERR BITOP NOT must be called with a single source key.",
+            BitfieldType => {
+                "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+            }
+            BitfieldOverflowType => "ERR Invalid OVERFLOW type specified",
+            BitfieldReadOnly => "ERR BITFIELD_RO only supports the GET subcommand",
+            LcsWrongType => "ERR The specified keys must contain string values",
+            LcsLenAndIdx => "ERR If you want both the length and indexes, please just use IDX.",
+            LcsTooLong => "ERR String too long for LCS",
+            LcsTableOverLimit => {
+                "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+            }
+            LcsOutOfMemory => "ERR Insufficient memory, failed allocating transient memory for LCS",
             ScriptDebugUnsupported => {
                 "ERR SCRIPT DEBUG is not supported by broker-server: the Lua debugger is not implemented"
             }

@@ -4,7 +4,9 @@ use crate::commands::flags::*;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, arg_pairs, int_arg};
 use crate::protocol::Args;
 use crate::pubsub::notify::class;
+use crate::store::lcs::LcsError;
 use crate::store::strings::{Expiry, substring};
+use crate::store::{Value, ValueType};
 use crate::util::numbers::parse_long_double;
 
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
@@ -73,6 +75,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("setrange", 4, WRITE | DENYOOM, ONE_KEY, setrange)
         .doc("string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.")
         .syntax("key offset value"),
+    CommandSpec::new("lcs", -3, READONLY, (1, 2, 1), lcs)
+        .doc("string", "7.0.0", "Returns the longest common subsequence of two strings, its length, or where it lies in each.")
+        .syntax("key1:key key2:key [LEN] [IDX] [MINMATCHLEN len:integer] [WITHMATCHLEN]"),
 ];
 
 fn get(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
@@ -447,6 +452,95 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     // An empty write changes nothing.
     if !args[3].is_empty() {
         ctx.notify(class::STRING, "setrange", &args[1]);
+    }
+    Ok(())
+}
+
+/// What LCS is asked to answer.
+#[derive(Default)]
+struct LcsOptions {
+    len: bool,
+    idx: bool,
+    with_match_len: bool,
+    min_match_len: u64,
+}
+
+/// Parses LCS's options (from argument 3 on) as Redis does: each may repeat, a
+/// negative MINMATCHLEN counts as 0, and LEN with IDX is refused once all are read.
+fn parse_lcs_options(args: &Args<'_>) -> Result<LcsOptions, CommandError> {
+    let mut options = LcsOptions::default();
+    let mut at = 3;
+    while at < args.len() {
+        let word = &args[at];
+        let is = |name: &str| word.eq_ignore_ascii_case(name.as_bytes());
+        if is("IDX") {
+            options.idx = true;
+        } else if is("LEN") {
+            options.len = true;
+        } else if is("WITHMATCHLEN") {
+            options.with_match_len = true;
+        } else if is("MINMATCHLEN") && at + 1 < args.len() {
+            options.min_match_len = int_arg(&args[at + 1])?.max(0) as u64;
+            at += 1;
+        } else {
+            return Err(CommandError::Syntax);
+        }
+        at += 1;
+    }
+    if options.len && options.idx {
+        return Err(CommandError::LcsLenAndIdx);
+    }
+    Ok(options)
+}
+
+fn lcs(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    let table_limit = ctx.server.config.read().proto_max_bulk_len;
+    let (mut db, out) = ctx.db_and_out();
+    // Both keys are read (a hit or a miss each) before either type is checked.
+    let types = [&args[1], &args[2]].map(|key| db.read(key).map(|e| e.value.value_type()));
+    if types
+        .iter()
+        .any(|kind| kind.is_some_and(|kind| kind != ValueType::String))
+    {
+        return Err(CommandError::LcsWrongType);
+    }
+    let options = parse_lcs_options(&args)?;
+    let string = |key: &[u8]| match db.peek_shared(key).map(|entry| &entry.value) {
+        Some(Value::Str(bytes)) => &bytes[..],
+        _ => &[][..],
+    };
+    let found = crate::store::lcs::lcs(
+        string(&args[1]),
+        string(&args[2]),
+        options.min_match_len,
+        table_limit,
+    )
+    .map_err(|error| match error {
+        LcsError::TooLong => CommandError::LcsTooLong,
+        LcsError::TableOverLimit => CommandError::LcsTableOverLimit,
+        LcsError::OutOfMemory => CommandError::LcsOutOfMemory,
+    })?;
+    if options.idx {
+        out.map_len(2);
+        out.bulk(b"matches");
+        out.array_len(found.matches.len());
+        for range in &found.matches {
+            out.array_len(2 + usize::from(options.with_match_len));
+            for (start, end) in [range.a, range.b] {
+                out.array_len(2);
+                out.int(start.into());
+                out.int(end.into());
+            }
+            if options.with_match_len {
+                out.int(range.len.into());
+            }
+        }
+        out.bulk(b"len");
+        out.int(found.text.len() as i64);
+    } else if options.len {
+        out.int(found.text.len() as i64);
+    } else {
+        out.bulk(&found.text);
     }
     Ok(())
 }

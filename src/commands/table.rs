@@ -4,15 +4,16 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, connection, hashes, keys, lists, persistence, pubsub, scripting, server, sets,
-    strings, transactions, zsets,
+    CommandSpec, bits, connection, hashes, keys, lists, persistence, pubsub, scripting, server,
+    sets, strings, transactions, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 12] {
+fn families() -> [&'static [CommandSpec]; 13] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
+        bits::COMMANDS,
         keys::COMMANDS,
         lists::COMMANDS,
         server::COMMANDS,

@@ -8,7 +8,9 @@
 //! * it did not fail;
 //! * it changed something: [`crate::store::Locked::changes`] moved (every
 //!   [`crate::store::DbView`] path that inserts, removes, sets a deadline or hands
-//!   out mutable access to a live value bumps it), or the handler called
+//!   out mutable access to a live value bumps it, except
+//!   [`crate::store::DbView::change_in_place`], which bumps it only when its caller
+//!   reports a change), or the handler called
 //!   [`crate::commands::Ctx::mark_changed`].
 //!
 //! So a new family (lists, hashes, sets, sorted sets...) is logged correctly without

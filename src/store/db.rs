@@ -12,7 +12,9 @@
 //! [`DbView`] offers three lookups: [`DbView::read`] for read commands (counts hits
 //! and misses, reports `keymiss`), [`DbView::peek`] for a write command deciding
 //! what to do (neither), and [`DbView::get_mut`] for changing a value in place, which
-//! counts as a change to the key. Plain reads never fire a WATCH.
+//! counts as a change to the key. [`DbView::change_in_place`] is for writes that may
+//! turn out to change nothing (SETBIT of a bit already set): it counts a change
+//! only when its caller reports one. Plain reads never fire a WATCH.
 //!
 //! # Why an insertion-ordered map
 //! Keys live in a [`KeyMap`]: O(1) access by position gives `RANDOMKEY`, a
@@ -559,6 +561,36 @@ impl<'l, 'a> DbView<'l, 'a> {
         self.db_mut(key).touch(key);
         self.locked.note_change();
         Ok(Some(&mut self.entry_at(found).value))
+    }
+
+    /// Changes the value under `key` in place when `change` may turn out to change
+    /// nothing (SETBIT of a bit already set, BITFIELD writing what is there):
+    /// `change` gets the value and answers its result and whether it changed
+    /// anything, and only then do watchers of the key see a change and the command
+    /// count as a write, as Redis signals such commands only when they changed
+    /// something.
+    ///
+    /// # Returns
+    /// `None` when the key is missing; `WrongType` (with `change` not called) when
+    /// it holds another type than `expected`.
+    pub fn change_in_place<R>(
+        &mut self,
+        key: &[u8],
+        expected: ValueType,
+        change: impl FnOnce(&mut Value) -> (R, bool),
+    ) -> Result<Option<R>, crate::store::StoreError> {
+        let Some(found) = self.find(key) else {
+            return Ok(None);
+        };
+        let value = &mut self.entry_at(found).value;
+        if value.value_type() != expected {
+            return Err(crate::store::StoreError::WrongType);
+        }
+        let (result, changed) = change(value);
+        if changed {
+            self.db_mut(key).touch(key);
+        }
+        Ok(Some(result))
     }
 
     /// Replaces whatever `key` holds with a computed collection of `len` elements

@@ -24,11 +24,13 @@
 //! their class is enabled ([`Keyspace::set_notify_flags`]), and the command layer
 //! publishes them once the handler is done.
 
+pub mod bits;
 pub mod busy;
 pub mod db;
 pub mod expire;
 pub mod hashes;
 pub mod key_map;
+pub mod lcs;
 pub mod lists;
 pub mod packed_list;
 pub mod sample;

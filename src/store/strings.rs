@@ -1,5 +1,6 @@
 //! String operations on a database view: socket-free, returning typed errors.
 
+use crate::store::thin_bytes::ThinBytes;
 use crate::store::{DbView, StoreError, Value, ValueType};
 use crate::util::numbers::{format_incr_float, parse_i64, parse_long_double};
 
@@ -76,6 +77,43 @@ impl DbView<'_, '_> {
         let length = value.len();
         self.set_string(key, &value, Expiry::Keep);
         Ok(length)
+    }
+
+    /// Changes the string at `key` in place, first lengthened with zero bytes to at
+    /// least `min_len` (created when missing; its deadline is kept). SETBIT and
+    /// BITFIELD write through this, so a bitmap grows in place instead of being
+    /// copied on every write.
+    ///
+    /// `change` gets the bytes and whether the string is new or was just lengthened,
+    /// and answers its result and whether it changed any byte. Watchers of the key see
+    /// a change, and the command counts as a write, only when the string was created,
+    /// lengthened or changed: Redis signals nothing for a SETBIT that leaves the bit
+    /// as it was.
+    pub fn change_string<R>(
+        &mut self,
+        key: &[u8],
+        min_len: usize,
+        change: impl FnOnce(&mut [u8], bool) -> (R, bool),
+    ) -> Result<R, StoreError> {
+        let mut change = Some(change);
+        let existing = self.change_in_place(key, ValueType::String, |value| {
+            let Value::Str(bytes) = value else {
+                unreachable!("the type was checked");
+            };
+            let lengthened = bytes.len() < min_len;
+            bytes.grow_zeroed(min_len);
+            let change = change.take().expect("called once");
+            let (result, changed) = change(bytes, lengthened);
+            (result, lengthened || changed)
+        })?;
+        if let Some(result) = existing {
+            return Ok(result);
+        }
+        let change = change.take().expect("not called for a missing key");
+        let mut bytes = ThinBytes::zeroed(min_len);
+        let (result, _) = change(&mut bytes, true);
+        self.insert(key, Value::Str(bytes), 0);
+        Ok(result)
     }
 
     /// Overwrites part of the string at `key`, zero-padding as needed.
@@ -213,6 +251,63 @@ mod tests {
         assert_eq!(
             db.set_range(b"k", 99, b"xy", 100),
             Err(StoreError::StringTooLong)
+        );
+    }
+
+    #[test]
+    fn change_string_grows_in_place_and_reports_only_real_changes() {
+        use crate::store::watch::WatchFlag;
+        let keyspace = Keyspace::new(1);
+        let watch = || {
+            let flag = WatchFlag::default();
+            keyspace.lock_all().shard_for(b"k").dbs[0].watch(b"k", &flag, 0);
+            flag
+        };
+        // Created: a change, whatever the closure says.
+        let flag = watch();
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        let created = db.change_string(b"k", 2, |bytes, fresh| {
+            bytes[1] = 7;
+            (fresh, false)
+        });
+        assert_eq!(created, Ok(true));
+        assert_eq!(db.get_string(b"k").unwrap().unwrap(), b"\0\x07");
+        db.set_expire(b"k", 9000);
+        drop(locked);
+        assert!(flag.is_raised());
+
+        // Same length, nothing written: no watch fired, no change counted.
+        let flag = watch();
+        let mut locked = keyspace.lock_all();
+        let before = locked.changes();
+        let unchanged = locked
+            .db(0, 0)
+            .change_string(b"k", 1, |_, fresh| (fresh, false));
+        assert_eq!(unchanged, Ok(false));
+        assert_eq!(locked.changes(), before);
+        drop(locked);
+        assert!(!flag.is_raised());
+
+        // Lengthened: a change, and the deadline stays.
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        assert_eq!(
+            db.change_string(b"k", 4, |_, fresh| (fresh, false)),
+            Ok(true)
+        );
+        assert_eq!(db.get_string(b"k").unwrap().unwrap(), b"\0\x07\0\0");
+        assert_eq!(db.peek(b"k").unwrap().expire_at(), Some(9000));
+        assert!(locked.changes() > before);
+        drop(locked);
+        assert!(flag.is_raised());
+
+        let mut locked = keyspace.lock_all();
+        let mut db = locked.db(0, 0);
+        db.insert(b"l", Value::List(Box::default()), 0);
+        assert_eq!(
+            db.change_string(b"l", 1, |_, _| ((), true)),
+            Err(StoreError::WrongType)
         );
     }
 

@@ -8,7 +8,7 @@
 //! allocator size class the bare bytes would: a 12-byte key still takes 16 bytes, a
 //! 100-byte value still takes 112.
 
-use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+use std::alloc::{Layout, alloc, alloc_zeroed, dealloc, handle_alloc_error, realloc};
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -21,7 +21,8 @@ const SHORT_HEADER: usize = 4;
 const LONG_HEADER: usize = 12;
 const LONG_MARK: u32 = u32::MAX;
 
-/// An immutable-length byte string in a single allocation (see the module docs).
+/// A byte string in a single allocation (see the module docs). Its length changes
+/// only through [`ThinBytes::grow_zeroed`].
 pub struct ThinBytes {
     /// The length prefix, followed by the bytes.
     ptr: NonNull<u8>,
@@ -45,6 +46,59 @@ impl ThinBytes {
             write_header(ptr.as_ptr(), bytes.len());
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.as_ptr().add(header), bytes.len());
             ThinBytes { ptr }
+        }
+    }
+
+    /// A string of `len` zero bytes (SETBIT and BITFIELD creating a key).
+    pub fn zeroed(len: usize) -> ThinBytes {
+        let header = header_len(len);
+        let layout = layout(header + len);
+        // SAFETY: as in `new`; the allocation is already zeroed, so only the prefix
+        // is written.
+        unsafe {
+            let Some(ptr) = NonNull::new(alloc_zeroed(layout)) else {
+                handle_alloc_error(layout)
+            };
+            write_header(ptr.as_ptr(), len);
+            ThinBytes { ptr }
+        }
+    }
+
+    /// Lengthens the string to `len` bytes, the new ones zero; a shorter or equal
+    /// `len` changes nothing. The allocation is resized with `realloc`, which the
+    /// allocator does in place when the block has room (always within a size
+    /// class, often for large blocks), so SETBIT walking up a bitmap does not copy
+    /// it on every step.
+    pub fn grow_zeroed(&mut self, len: usize) {
+        let (header, old_len) = self.header();
+        if len <= old_len {
+            return;
+        }
+        if header_len(len) != header {
+            // Crossing 4 GiB widens the prefix, which moves the bytes: rebuild.
+            let mut grown = ThinBytes::zeroed(len);
+            grown[..old_len].copy_from_slice(self);
+            *self = grown;
+            return;
+        }
+        let new_size = header + len;
+        // SAFETY: `ptr` was allocated with `layout(header + old_len)`; the new size
+        // is larger and valid (`layout` checks it). After the call, the first
+        // `header + old_len` bytes are preserved, the rest is zeroed before the
+        // prefix announces it.
+        unsafe {
+            let Some(ptr) = NonNull::new(realloc(
+                self.ptr.as_ptr(),
+                layout(header + old_len),
+                layout(new_size).size(),
+            )) else {
+                handle_alloc_error(layout(new_size))
+            };
+            ptr.as_ptr()
+                .add(header + old_len)
+                .write_bytes(0, len - old_len);
+            write_header(ptr.as_ptr(), len);
+            self.ptr = ptr;
         }
     }
 
@@ -219,6 +273,24 @@ mod tests {
             assert_eq!(&thin[..], &bytes[..]);
             assert_eq!(thin.clone(), thin);
         }
+    }
+
+    #[test]
+    fn zeroed_and_grown_strings_keep_their_bytes() {
+        assert_eq!(&ThinBytes::zeroed(0)[..], b"");
+        assert_eq!(&ThinBytes::zeroed(5)[..], &[0; 5]);
+        let mut thin = ThinBytes::from(&b"ab"[..]);
+        thin.grow_zeroed(1);
+        assert_eq!(&thin[..], b"ab");
+        for len in [3, 4, 12, 100, 5000, 1 << 20] {
+            thin.grow_zeroed(len);
+            assert_eq!(thin.len(), len);
+            assert_eq!(&thin[..2], b"ab");
+            assert!(thin[2..].iter().all(|&b| b == 0));
+        }
+        thin[4999] = 7;
+        thin.grow_zeroed((1 << 20) + 1);
+        assert_eq!(thin[4999], 7);
     }
 
     #[test]

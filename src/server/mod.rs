@@ -63,7 +63,8 @@ pub struct Server {
     pub stats: Stats,
     /// Commands slower than `slowlog-log-slower-than` (`SLOWLOG`).
     pub slowlog: SlowLog,
-    /// Events slower than `latency-monitor-threshold` (`LATENCY`).
+    /// Events slower than `latency-monitor-threshold` (`LATENCY`); shared with the
+    /// append-only log's writer thread.
     pub latency: Arc<LatencyMonitor>,
     /// The Lua script cache and interpreter (one per server: scripts run one at a time).
     pub scripting: Scripting,
@@ -103,7 +104,7 @@ impl Server {
         let stats = Stats::new(CommandTable::get().len());
         stats.set_latency_tracking(config.latency_tracking);
         Server {
-            persistence: Persistence::new(&config, keyspace.clone()),
+            persistence: Persistence::new(&config, keyspace.clone(), latency.clone()),
             slowlog: SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len),
             latency,
             stats,

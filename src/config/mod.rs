@@ -113,6 +113,8 @@ pub struct OptionSpec {
     pub default: &'static str,
     /// Whether `CONFIG SET` may change it.
     pub mutable: bool,
+    /// Whether its value is a secret: `CONFIG SET` keeps it out of the slow log.
+    pub sensitive: bool,
     set: fn(&mut Config, &str) -> Result<(), String>,
     get: fn(&Config) -> String,
 }
@@ -217,6 +219,7 @@ macro_rules! option {
             aliases: &[],
             default: $default,
             mutable: $mutable,
+            sensitive: false,
             set: |$c: &mut Config, $v: &str| $set,
             get: |$g: &Config| $get,
         }
@@ -230,6 +233,7 @@ macro_rules! tolerated {
             aliases: &[],
             default: $default,
             mutable: true,
+            sensitive: false,
             set: |c: &mut Config, v: &str| {
                 set_tolerated(c, $name, v);
                 Ok(())
@@ -291,16 +295,18 @@ pub static OPTIONS: &[OptionSpec] = &[
         },
         |c| yes_no(c.protected_mode)
     ),
-    option!(
-        "requirepass",
-        "",
-        true,
-        |c, v| {
+    OptionSpec {
+        name: "requirepass",
+        aliases: &[],
+        default: "",
+        mutable: true,
+        sensitive: true,
+        set: |c, v| {
             c.requirepass = (!v.is_empty()).then(|| v.to_string());
             Ok(())
         },
-        |c| c.requirepass.clone().unwrap_or_default()
-    ),
+        get: |c| c.requirepass.clone().unwrap_or_default(),
+    },
     option!(
         "dir",
         ".",
@@ -450,6 +456,7 @@ pub static OPTIONS: &[OptionSpec] = &[
         aliases: &["busy-reply-threshold"],
         default: "5000",
         mutable: true,
+        sensitive: false,
         set: |c, v| {
             c.lua_time_limit = parse_bounded(v, 0, i64::MAX)? as u64;
             Ok(())

@@ -247,14 +247,14 @@ impl Server {
         self.monitor_count.load(Ordering::Relaxed) > 0
     }
 
-    /// Sends a MONITOR line for a command `client` ran.
+    /// Sends a MONITOR line for a command `client` ran (a script's own client shows
+    /// as `lua`), with the arguments the command marked sensitive redacted.
     pub fn feed_monitors(&self, client: &Client, args: &Args<'_>) {
-        let origin = format!("{} {}", client.db, client.handle.addr);
-        self.feed_monitors_from(&origin, args);
-    }
-
-    /// Sends a MONITOR line; `origin` is `<db> <addr>` or `<db> lua`.
-    pub fn feed_monitors_from(&self, origin: &str, args: &Args<'_>) {
+        let origin = if client.script {
+            format!("{} lua", client.db)
+        } else {
+            format!("{} {}", client.db, client.handle.addr)
+        };
         let micros = now_us();
         let mut line = format!(
             "+{}.{:06} [{origin}]",
@@ -262,7 +262,12 @@ impl Server {
             micros % 1_000_000
         )
         .into_bytes();
-        for arg in args.iter() {
+        for (index, arg) in args.iter().enumerate() {
+            let arg = if client.redacted.contains(&index) {
+                slowlog::REDACTED
+            } else {
+                arg
+            };
             line.extend_from_slice(b" \"");
             for &byte in arg {
                 match byte {

@@ -121,6 +121,10 @@ pub enum CommandError {
     ScriptDebugMode,
     /// `SCRIPT DEBUG YES|SYNC`: the Lua debugger is not implemented.
     ScriptDebugUnsupported,
+    /// `SLOWLOG GET` with a count that is not an integer of at least -1.
+    SlowlogCount,
+    /// `LATENCY GRAPH` of an event with no samples; carries the event as sent.
+    NoLatencySamples(Vec<u8>),
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -185,6 +189,12 @@ impl CommandError {
             NoInputKeys(name) => {
                 return Cow::Owned(format!(
                     "ERR at least 1 input key is needed for '{name}' command"
+                ));
+            }
+            NoLatencySamples(event) => {
+                return Cow::Owned(format!(
+                    "ERR No samples available for event '{}'",
+                    String::from_utf8_lossy(event)
                 ));
             }
             Text(text) => return text.clone(),
@@ -264,6 +274,7 @@ impl CommandError {
             NumKeysNegative => "ERR Number of keys can't be negative",
             ScriptFlushMode => "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
             ScriptDebugMode => "ERR Use SCRIPT DEBUG YES/SYNC/NO",
+            SlowlogCount => "ERR count should be greater than or equal to -1",
             ScriptDebugUnsupported => {
                 "ERR SCRIPT DEBUG is not supported by broker-server: the Lua debugger is not implemented"
             }

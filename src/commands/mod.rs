@@ -13,6 +13,7 @@ pub mod blocking;
 pub mod collections;
 pub mod connection;
 pub mod context;
+pub mod diagnostics;
 pub mod docs;
 pub mod error;
 pub mod gate;

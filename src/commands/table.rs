@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, connection, hashes, keys, lists, persistence, pubsub, scripting, server, sets,
-    strings, transactions, zsets,
+    CommandSpec, connection, diagnostics, hashes, keys, lists, persistence, pubsub, scripting,
+    server, sets, strings, transactions, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 12] {
+fn families() -> [&'static [CommandSpec]; 13] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -23,6 +23,7 @@ fn families() -> [&'static [CommandSpec]; 12] {
         pubsub::COMMANDS,
         scripting::COMMANDS,
         persistence::COMMANDS,
+        diagnostics::COMMANDS,
     ]
 }
 

@@ -61,6 +61,7 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::oneshot;
 
+use crate::commands::gate::DeferredRecord;
 use crate::commands::{CmdResult, CommandError, Ctx, int_arg};
 use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::pubsub::notify;
@@ -110,6 +111,9 @@ pub struct Blocked {
     /// `CLIENT REPLY OFF` or `SKIP` was in force when the command ran: the gate
     /// drops replies as they are written, and this one comes later.
     silent: bool,
+    /// What the gate left to record once the command is served or unblocked (the
+    /// histogram and the slow log; not after a timeout, as in Redis).
+    pub deferred: Option<DeferredRecord>,
 }
 
 /// Parks the calling client on `keys`, which the handler has just found empty with
@@ -131,6 +135,7 @@ pub fn block<'k>(
         receiver,
         deadline_ms,
         silent,
+        deferred: None,
     });
 }
 
@@ -169,11 +174,15 @@ impl<'s> Waiting<'s> {
     /// reply: the delivery, the timeout's null array, or the `UNBLOCKED` error.
     pub fn finish(mut self, wake: Option<Wake>, out: &mut Vec<u8>, protocol: Protocol) {
         let raced = self.leave(false);
+        let wake = wake.or(raced);
+        if let (Some(_), Some(deferred)) = (&wake, self.blocked.deferred.take()) {
+            deferred.commit(self.server);
+        }
         if self.blocked.silent {
             return;
         }
         let mut reply = ReplyWriter::new(out, protocol);
-        match wake.or(raced) {
+        match wake {
             Some(Wake::Served(delivery)) => reply.raw().extend_from_slice(&delivery.reply),
             Some(Wake::Unblocked(UnblockReason::Error)) => {
                 reply.error(CommandError::Unblocked.reply_text().as_bytes())

@@ -231,11 +231,19 @@ fn credentials_ok(ctx: &Ctx<'_, '_>, user: &[u8], password: &[u8]) -> bool {
 }
 
 fn auth(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CommandError::Syntax);
+    }
+    // The password (and the user) never reach the slow log or MONITOR, even when
+    // the command fails; Redis redacts before anything else but the syntax check.
+    ctx.redact(1);
+    if args.len() == 3 {
+        ctx.redact(2);
+    }
     let (user, password) = match args.len() {
         2 if !ctx.server.auth_required() => return Err(CommandError::AuthNotConfigured),
         2 => (&b"default"[..], &args[1]),
-        3 => (&args[1], &args[2]),
-        _ => return Err(CommandError::Syntax),
+        _ => (&args[1], &args[2]),
     };
     if !credentials_ok(ctx, user, password) {
         return Err(CommandError::WrongPass);
@@ -245,6 +253,9 @@ fn auth(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// HELLO: the options take effect one by one, in order, as in Redis: an `AUTH`
+/// authenticates (and is redacted) when it is reached, a `SETNAME` names the client,
+/// and the first bad option ends the command with what came before applied.
 fn hello(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let mut version = None;
     if let Some(text) = args.get(1) {
@@ -255,34 +266,28 @@ fn hello(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             _ => return Err(CommandError::NoProto),
         });
     }
-    let mut credentials = None;
-    let mut name = None;
     let mut index = 2;
     while index < args.len() {
         let option = &args[index];
         let more = args.len() - 1 - index;
         if option.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
-            credentials = Some((&args[index + 1], &args[index + 2]));
+            ctx.redact(index + 1);
+            ctx.redact(index + 2);
+            if !credentials_ok(ctx, &args[index + 1], &args[index + 2]) {
+                return Err(CommandError::WrongPass);
+            }
+            ctx.client.authenticated = true;
             index += 3;
         } else if option.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
             validate_name(&args[index + 1])?;
-            name = Some(&args[index + 1]);
+            ctx.client.handle.info.lock().name = args[index + 1].to_vec();
             index += 2;
         } else {
             return Err(CommandError::HelloOption(option.to_vec()));
         }
     }
-    if let Some((user, password)) = credentials {
-        if !credentials_ok(ctx, user, password) {
-            return Err(CommandError::WrongPass);
-        }
-        ctx.client.authenticated = true;
-    }
     if !ctx.client.authenticated {
         return Err(CommandError::HelloNeedsAuth);
-    }
-    if let Some(name) = name {
-        ctx.client.handle.info.lock().name = name.to_vec();
     }
     if let Some(protocol) = version {
         ctx.client.set_protocol(protocol);

@@ -149,6 +149,15 @@ impl<'c, 'a> Ctx<'c, 'a> {
         self.effects.log.mark_changed();
     }
 
+    /// Marks argument `index` of the running command as sensitive (a password): the
+    /// slow log and MONITOR show `(redacted)` in its place. Call it where Redis's
+    /// handler redacts, before any error it could return after that point.
+    pub fn redact(&mut self, index: usize) {
+        if !self.client.redacted.contains(&index) {
+            self.client.redacted.push(index);
+        }
+    }
+
     /// The locked shards.
     pub fn locked(&mut self) -> &mut Locked<'a> {
         self.store

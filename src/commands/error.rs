@@ -142,6 +142,10 @@ pub enum CommandError {
     /// LCS whose table would exceed `proto-max-bulk-len`.
     LcsTableOverLimit,
     LcsOutOfMemory,
+    /// `SLOWLOG GET` with a count that is not an integer of at least -1.
+    SlowlogCount,
+    /// `LATENCY GRAPH` of an event with no samples; carries the event as sent.
+    NoLatencySamples(Vec<u8>),
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -206,6 +210,12 @@ impl CommandError {
             NoInputKeys(name) => {
                 return Cow::Owned(format!(
                     "ERR at least 1 input key is needed for '{name}' command"
+                ));
+            }
+            NoLatencySamples(event) => {
+                return Cow::Owned(format!(
+                    "ERR No samples available for event '{}'",
+                    String::from_utf8_lossy(event)
                 ));
             }
             Text(text) => return text.clone(),
@@ -301,6 +311,7 @@ impl CommandError {
                 "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
             }
             LcsOutOfMemory => "ERR Insufficient memory, failed allocating transient memory for LCS",
+            SlowlogCount => "ERR count should be greater than or equal to -1",
             ScriptDebugUnsupported => {
                 "ERR SCRIPT DEBUG is not supported by broker-server: the Lua debugger is not implemented"
             }

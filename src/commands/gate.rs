@@ -7,8 +7,8 @@
 //! the transaction so that `EXEC` aborts. Execution locks the shards of the
 //! command's declared keys (answering `-BUSY` instead if a script holds them past
 //! its limit), runs the handler, renders its error if it failed, publishes the
-//! keyspace events the store recorded, and records
-//! statistics and the `MONITOR` feed.
+//! keyspace events the store recorded, and records what it took: statistics, the
+//! latency monitor, the slow log and the `MONITOR` feed ([`record_call`]).
 
 use std::time::Instant;
 
@@ -19,6 +19,7 @@ use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::pubsub::notify;
 use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
+use crate::server::slowlog::{SlowCommand, logged_args};
 use crate::store::{ALL_SHARDS, Locked};
 use crate::util::clock::now_ms;
 
@@ -275,24 +276,98 @@ pub fn execute(
     flow
 }
 
-/// Records a command that ran (top level, or queued in EXEC): statistics, the last
-/// command for `CLIENT LIST`, and the `MONITOR` feed.
+/// Records a command that ran (at top level, queued in EXEC, or called by a
+/// script), from the one measurement of its duration: statistics and the latency
+/// histogram, the latency monitor, the slow log, the last command for `CLIENT
+/// LIST`, and the `MONITOR` feed. Redis records at the same points (`call()`), and
+/// EXEC itself only in statistics and the latency monitor (`skip_slowlog`).
+///
+/// A blocking command that parked the client is in the histogram and the slow log
+/// only once served or unblocked, with this duration (see [`DeferredRecord`]); one
+/// that times out never is, as in Redis.
 pub fn record_call(
     server: &Server,
-    client: &Client,
+    client: &mut Client,
     spec: &'static CommandSpec,
     args: &Args<'_>,
     started: Instant,
     failed: bool,
 ) {
+    if client.script && server.is_loading() {
+        // A script replayed from the log: Redis keeps its commands out of the
+        // statistics and the slow log.
+        client.redacted.clear();
+        return;
+    }
+    let usec = started.elapsed().as_micros() as u64;
     let index = CommandTable::get().index(spec);
-    server
-        .stats
-        .command(index)
-        .record_call(started.elapsed().as_micros() as u64, failed);
+    let stat = server.stats.command(index);
+    stat.record_call(usec, failed);
+    let event = if spec.has(flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    server.latency.sample(event, usec / 1000);
+    let loggable = !spec.has(flags::SKIP_SLOWLOG);
+    if client.blocked.is_some() {
+        let slow = (loggable && server.slowlog.enabled()).then(|| slow_command(client, args, usec));
+        if let Some(blocked) = client.blocked.as_mut() {
+            blocked.deferred = Some(DeferredRecord { index, usec, slow });
+        }
+    } else {
+        if server.stats.latency_tracking() {
+            stat.histogram.record(usec);
+        }
+        if loggable && server.slowlog.wants(usec) {
+            server
+                .slowlog
+                .push(slow_command(client, args, usec), now_ms() / 1000);
+        }
+    }
     client.handle.set_last_command(index);
     if server.monitors_active() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
         server.feed_monitors(client, args);
+    }
+    client.redacted.clear();
+}
+
+/// `args` as the slow log keeps them, with the client's address and name.
+fn slow_command(client: &Client, args: &Args<'_>, usec: u64) -> SlowCommand {
+    SlowCommand {
+        duration_us: usec,
+        args: logged_args(args.iter(), &client.redacted),
+        addr: client.peer_id(),
+        name: if client.script {
+            Vec::new()
+        } else {
+            client.handle.info.lock().name.clone()
+        },
+    }
+}
+
+/// What a parked blocking command leaves to record once it is served or unblocked.
+#[derive(Debug)]
+pub struct DeferredRecord {
+    /// The command's index in the table.
+    index: usize,
+    /// How long its first run took.
+    usec: u64,
+    /// Its slow-log entry, prepared while its arguments were at hand (when the slow
+    /// log is on and the command is not `skip_slowlog`).
+    slow: Option<SlowCommand>,
+}
+
+impl DeferredRecord {
+    /// Records the served command: its histogram, and the slow log if its duration
+    /// reaches the threshold now in force.
+    pub fn commit(self, server: &Server) {
+        if server.stats.latency_tracking() {
+            server.stats.command(self.index).histogram.record(self.usec);
+        }
+        if let Some(slow) = self.slow.filter(|_| server.slowlog.wants(self.usec)) {
+            server.slowlog.push(slow, now_ms() / 1000);
+        }
     }
 }
 

@@ -14,6 +14,7 @@ pub mod blocking;
 pub mod collections;
 pub mod connection;
 pub mod context;
+pub mod diagnostics;
 pub mod docs;
 pub mod error;
 pub mod gate;
@@ -65,6 +66,8 @@ pub mod flags {
     pub const ALL_KEYS: u32 = 1 << 16;
     /// Holds no keys at all: no shard is locked.
     pub const NO_KEYS: u32 = 1 << 17;
+    /// Never goes to the slow log itself (EXEC: the commands it runs do).
+    pub const SKIP_SLOWLOG: u32 = 1 << 18;
 
     /// Names for `COMMAND INFO`, in Redis's order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -78,6 +81,7 @@ pub mod flags {
         (LOADING, "loading"),
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (ALLOW_BUSY, "allow_busy"),

@@ -591,6 +591,12 @@ fn config_set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             "CONFIG SET failed (possibly related to argument '{name}') - {problem}"
         ))
     };
+    // Secrets are redacted whatever else is wrong with the request, as in Redis.
+    for (pair, (name, _)) in pairs.iter().enumerate() {
+        if find_option(name).is_some_and(|spec| spec.sensitive) {
+            ctx.redact(3 + 2 * pair);
+        }
+    }
     // Every name is checked before any value, as Redis does: the first unknown,
     // immutable or repeated name is the error, even after a bad value.
     let mut specs: Vec<&'static OptionSpec> = Vec::with_capacity(pairs.len());

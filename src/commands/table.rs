@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, bits, connection, hashes, keys, lists, persistence, pubsub, scripting, server,
-    sets, strings, transactions, zsets,
+    CommandSpec, bits, connection, diagnostics, hashes, keys, lists, persistence, pubsub,
+    scripting, server, sets, strings, transactions, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 13] {
+fn families() -> [&'static [CommandSpec]; 14] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -24,6 +24,7 @@ fn families() -> [&'static [CommandSpec]; 13] {
         pubsub::COMMANDS,
         scripting::COMMANDS,
         persistence::COMMANDS,
+        diagnostics::COMMANDS,
     ]
 }
 

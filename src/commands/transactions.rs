@@ -40,7 +40,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.2.0",
         "Starts a transaction.",
     ),
-    CommandSpec::new("exec", 1, CONTROL, NOKEYS, exec).doc(
+    CommandSpec::new("exec", 1, CONTROL | SKIP_SLOWLOG, NOKEYS, exec).doc(
         "transactions",
         "1.2.0",
         "Executes all commands in a transaction.",

@@ -77,6 +77,16 @@ pub struct Config {
     pub hz: u64,
     /// Milliseconds a script may run before other clients get `-BUSY`.
     pub lua_time_limit: u64,
+    /// Commands that run for at least this many microseconds go to the slow log;
+    /// negative logs nothing, 0 logs every command.
+    pub slowlog_log_slower_than: i64,
+    /// How many entries the slow log keeps (the oldest leave first).
+    pub slowlog_max_len: u64,
+    /// Latency events of at least this many milliseconds are recorded by the
+    /// latency monitor; 0 turns it off.
+    pub latency_monitor_threshold: u64,
+    /// Whether each command's durations are counted for `LATENCY HISTOGRAM`.
+    pub latency_tracking: bool,
     pub notify_keyspace_events: String,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
@@ -103,6 +113,8 @@ pub struct OptionSpec {
     pub default: &'static str,
     /// Whether `CONFIG SET` may change it.
     pub mutable: bool,
+    /// Whether its value is a secret: `CONFIG SET` keeps it out of the slow log.
+    pub sensitive: bool,
     set: fn(&mut Config, &str) -> Result<(), String>,
     get: fn(&Config) -> String,
 }
@@ -207,6 +219,7 @@ macro_rules! option {
             aliases: &[],
             default: $default,
             mutable: $mutable,
+            sensitive: false,
             set: |$c: &mut Config, $v: &str| $set,
             get: |$g: &Config| $get,
         }
@@ -220,6 +233,7 @@ macro_rules! tolerated {
             aliases: &[],
             default: $default,
             mutable: true,
+            sensitive: false,
             set: |c: &mut Config, v: &str| {
                 set_tolerated(c, $name, v);
                 Ok(())
@@ -281,16 +295,18 @@ pub static OPTIONS: &[OptionSpec] = &[
         },
         |c| yes_no(c.protected_mode)
     ),
-    option!(
-        "requirepass",
-        "",
-        true,
-        |c, v| {
+    OptionSpec {
+        name: "requirepass",
+        aliases: &[],
+        default: "",
+        mutable: true,
+        sensitive: true,
+        set: |c, v| {
             c.requirepass = (!v.is_empty()).then(|| v.to_string());
             Ok(())
         },
-        |c| c.requirepass.clone().unwrap_or_default()
-    ),
+        get: |c| c.requirepass.clone().unwrap_or_default(),
+    },
     option!(
         "dir",
         ".",
@@ -440,12 +456,53 @@ pub static OPTIONS: &[OptionSpec] = &[
         aliases: &["busy-reply-threshold"],
         default: "5000",
         mutable: true,
+        sensitive: false,
         set: |c, v| {
             c.lua_time_limit = parse_bounded(v, 0, i64::MAX)? as u64;
             Ok(())
         },
         get: |c| c.lua_time_limit.to_string(),
     },
+    option!(
+        "slowlog-log-slower-than",
+        "10000",
+        true,
+        |c, v| {
+            c.slowlog_log_slower_than = parse_bounded(v, -1, i64::MAX)?;
+            Ok(())
+        },
+        |c| c.slowlog_log_slower_than.to_string()
+    ),
+    option!(
+        "slowlog-max-len",
+        "128",
+        true,
+        |c, v| {
+            c.slowlog_max_len = parse_bounded(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        |c| c.slowlog_max_len.to_string()
+    ),
+    option!(
+        "latency-monitor-threshold",
+        "0",
+        true,
+        |c, v| {
+            c.latency_monitor_threshold = parse_bounded(v, 0, i64::MAX)? as u64;
+            Ok(())
+        },
+        |c| c.latency_monitor_threshold.to_string()
+    ),
+    option!(
+        "latency-tracking",
+        "yes",
+        true,
+        |c, v| {
+            c.latency_tracking = parse_bool(v)?;
+            Ok(())
+        },
+        |c| yes_no(c.latency_tracking)
+    ),
     option!(
         "notify-keyspace-events",
         "",
@@ -607,9 +664,6 @@ pub static OPTIONS: &[OptionSpec] = &[
     tolerated!("zset-max-ziplist-value", "64"),
     tolerated!("stream-node-max-bytes", "4096"),
     tolerated!("stream-node-max-entries", "100"),
-    tolerated!("slowlog-log-slower-than", "10000"),
-    tolerated!("slowlog-max-len", "128"),
-    tolerated!("latency-monitor-threshold", "0"),
     tolerated!("maxmemory-samples", "5"),
     tolerated!("aof-use-rdb-preamble", "yes"),
     tolerated!("aof-load-truncated", "yes"),
@@ -658,6 +712,10 @@ impl Default for Config {
             tcp_backlog: 0,
             hz: 0,
             lua_time_limit: 0,
+            slowlog_log_slower_than: 0,
+            slowlog_max_len: 0,
+            latency_monitor_threshold: 0,
+            latency_tracking: false,
             notify_keyspace_events: String::new(),
             maxmemory: 0,
             maxmemory_policy: String::new(),
@@ -740,6 +798,42 @@ mod tests {
         );
         assert!(config.set("list-max-listpack-size", "128").is_ok());
         assert_eq!(config.get("list-max-listpack-size").as_deref(), Some("128"));
+    }
+
+    #[test]
+    fn slowlog_and_latency_options_are_validated_like_redis() {
+        let mut config = Config::default();
+        assert_eq!(config.slowlog_log_slower_than, 10000);
+        assert_eq!(config.slowlog_max_len, 128);
+        assert_eq!(config.latency_monitor_threshold, 0);
+        let spec = find_option("slowlog-log-slower-than").unwrap();
+        assert_eq!(
+            spec.apply(&mut config, "-2"),
+            Err("argument must be between -1 and 9223372036854775807 inclusive".into())
+        );
+        for bad in ["abc", "10k", "+5", "05", "1.5", "9223372036854775808"] {
+            assert_eq!(
+                spec.apply(&mut config, bad),
+                Err("argument couldn't be parsed into an integer".into()),
+                "{bad}"
+            );
+        }
+        config.set("slowlog-log-slower-than", "-1").unwrap();
+        assert_eq!(config.get("slowlog-log-slower-than").as_deref(), Some("-1"));
+        assert_eq!(
+            find_option("slowlog-max-len")
+                .unwrap()
+                .apply(&mut config, "-1"),
+            Err("argument must be between 0 and 9223372036854775807 inclusive".into())
+        );
+        assert_eq!(
+            find_option("latency-monitor-threshold")
+                .unwrap()
+                .apply(&mut config, "-1"),
+            Err("argument must be between 0 and 9223372036854775807 inclusive".into())
+        );
+        config.set("latency-monitor-threshold", "100").unwrap();
+        assert_eq!(config.latency_monitor_threshold, 100);
     }
 
     #[test]

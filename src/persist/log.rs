@@ -43,6 +43,7 @@ use parking_lot::{Condvar, Mutex};
 use tokio::sync::watch;
 
 use crate::persist::record::{Unit, encode_command, encode_select, encode_time};
+use crate::server::latency::LatencyMonitor;
 
 /// When the log is made durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,10 +155,13 @@ pub struct LogWriter {
     /// Stops the background fsync thread.
     fsync_stop: (Mutex<bool>, Condvar),
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Where slow writes, syncs and renames are reported (`aof-write`,
+    /// `aof-fsync-always`, `aof-rename`); a relaxed load per round when it is off.
+    latency: Arc<LatencyMonitor>,
 }
 
 impl LogWriter {
-    pub fn new(policy: FsyncPolicy) -> Arc<Self> {
+    pub fn new(policy: FsyncPolicy, latency: Arc<LatencyMonitor>) -> Arc<Self> {
         let (acked_tx, _) = watch::channel(0);
         Arc::new(LogWriter {
             pending: Mutex::new(Pending {
@@ -189,6 +193,7 @@ impl LogWriter {
             tail: Mutex::new(Vec::new()),
             fsync_stop: (Mutex::new(false), Condvar::new()),
             threads: Mutex::new(Vec::new()),
+            latency,
         })
     }
 
@@ -562,14 +567,18 @@ impl LogWriter {
         if chunk.is_empty() {
             return;
         }
+        let started = self.latency.start();
         if let Err(error) = file.write_all(chunk) {
             fatal("write", &error);
         }
+        self.latency.finish("aof-write", started);
         self.size.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         if self.policy() == FsyncPolicy::Always {
+            let started = self.latency.start();
             if let Err(error) = file.sync_data() {
                 fatal("fsync", &error);
             }
+            self.latency.finish("aof-fsync-always", started);
         } else {
             self.unsynced.store(true, Ordering::Relaxed);
         }
@@ -584,7 +593,9 @@ impl LogWriter {
         file.write_all(chunk)?;
         file.sync_all()?;
         let size = file.metadata()?.len();
+        let started = self.latency.start();
         std::fs::rename(&switch.tmp, &switch.path)?;
+        self.latency.finish("aof-rename", started);
         sync_parent_dir(&switch.path)?;
         Ok(size)
     }

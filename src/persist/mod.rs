@@ -69,6 +69,7 @@ use crate::persist::log::{FsyncPolicy, LogWriter};
 use crate::persist::record::Unit;
 use crate::protocol::Args;
 use crate::server::Server;
+use crate::server::latency::LatencyMonitor;
 use crate::store::{ChangeLog, Keyspace, Locked};
 use crate::util::clock::now_ms;
 
@@ -248,9 +249,11 @@ pub struct Persistence {
 }
 
 impl Persistence {
-    pub fn new(config: &Config, keyspace: Arc<Keyspace>) -> Self {
+    /// The persistence of `keyspace`; the log's writes, syncs and renames are
+    /// reported to `latency`.
+    pub fn new(config: &Config, keyspace: Arc<Keyspace>, latency: Arc<LatencyMonitor>) -> Self {
         let settings = Settings::from(config);
-        let log = LogWriter::new(settings.fsync);
+        let log = LogWriter::new(settings.fsync, latency);
         let persistence = Persistence {
             inner: Arc::new(Inner {
                 keyspace,

@@ -55,8 +55,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 pub use engine::{KillOutcome, KillSwitch, LogLevel, ScriptEngine, ScriptFlags, ScriptHost};
 
-use crate::commands::gate::{resolve, run_handler};
-use crate::commands::table::CommandTable;
+use crate::commands::gate::{record_call, resolve, run_handler};
 use crate::commands::{CommandError, Effects, flags};
 use crate::protocol::parse::parse_reply;
 use crate::protocol::{Args, Protocol, Reply, ReplyWriter};
@@ -191,6 +190,7 @@ impl<'h, 'a> ServerHost<'h, 'a> {
         let scripting = &server.scripting;
         let mut client = Client::new(scripting.handle.clone(), true);
         client.db = db;
+        client.script = true;
         ServerHost {
             server,
             store,
@@ -254,14 +254,7 @@ impl ScriptHost for ServerHost<'_, '_> {
             self.effects,
             true,
         );
-        let server = self.server;
-        server
-            .stats
-            .command(CommandTable::get().index(spec))
-            .record_call(started.elapsed().as_micros() as u64, failed);
-        if server.monitors_active() && !spec.has(flags::SKIP_MONITOR) && !spec.has(flags::ADMIN) {
-            server.feed_monitors_from(&format!("{} lua", self.client.db), &args);
-        }
+        record_call(self.server, &mut self.client, spec, &args, started, failed);
         match parse_reply(&self.out) {
             Some((reply, _)) => reply,
             None => Reply::Error(

@@ -63,6 +63,13 @@ pub struct Client {
     pub handle: Arc<ClientHandle>,
     /// A wait the last command registered (BLPOP...), for the connection to carry out.
     pub blocked: Option<crate::commands::blocking::Blocked>,
+    /// Indexes of the running command's arguments it marked sensitive (passwords):
+    /// the slow log and MONITOR show them as `(redacted)`. Cleared once the command
+    /// is recorded.
+    pub redacted: Vec<usize>,
+    /// The client a script's commands run as: the slow log shows its address as
+    /// `?:0` and MONITOR as `lua`, as Redis does.
+    pub script: bool,
 }
 
 impl Client {
@@ -79,6 +86,17 @@ impl Client {
             watched: WatchSet::default(),
             handle,
             blocked: None,
+            redacted: Vec::new(),
+            script: false,
+        }
+    }
+
+    /// The address the slow log shows for this client.
+    pub fn peer_id(&self) -> String {
+        if self.script {
+            "?:0".into()
+        } else {
+            self.handle.addr.to_string()
         }
     }
 

@@ -203,7 +203,9 @@ async fn background(server: Arc<Server>) {
         if server.is_loading() {
             continue;
         }
+        let started = server.latency.start();
         expire_step(&server);
+        server.latency.finish("expire-cycle", started);
         server.persistence.cron();
         server.refresh_used_memory();
     }

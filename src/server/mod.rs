@@ -4,7 +4,8 @@
 //!   client registry, statistics.
 //! * [`listener`] accepts connections (client cap, protected mode) and runs the
 //!   background tasks; [`connection`] is the per-client task; [`client`] the client's
-//!   state; [`outbox`] the bounded queue for pushed frames; [`stats`] the counters.
+//!   state; [`outbox`] the bounded queue for pushed frames; [`stats`] the counters;
+//!   [`slowlog`] the slow log; [`latency`] the latency monitor.
 //!
 //! Shutdown is a [`CancellationToken`]: cancelling it stops the accept loops, lets
 //! every connection finish the request it is running, closes the clients, and
@@ -12,8 +13,10 @@
 
 pub mod client;
 pub mod connection;
+pub mod latency;
 pub mod listener;
 pub mod outbox;
+pub mod slowlog;
 pub mod stats;
 
 use std::net::SocketAddr;
@@ -33,6 +36,8 @@ use crate::protocol::Args;
 use crate::pubsub::{Kind, PubSub, notify};
 use crate::scripting::Scripting;
 use crate::server::client::{Client, ClientHandle};
+use crate::server::latency::LatencyMonitor;
+use crate::server::slowlog::SlowLog;
 use crate::server::stats::Stats;
 use crate::store::Keyspace;
 use crate::util::clock::now_us;
@@ -56,6 +61,11 @@ pub struct Server {
     /// Who listens to which channel, pattern and shard channel.
     pub pubsub: PubSub,
     pub stats: Stats,
+    /// Commands slower than `slowlog-log-slower-than` (`SLOWLOG`).
+    pub slowlog: SlowLog,
+    /// Events slower than `latency-monitor-threshold` (`LATENCY`); shared with the
+    /// append-only log's writer thread.
+    pub latency: Arc<LatencyMonitor>,
     /// The Lua script cache and interpreter (one per server: scripts run one at a time).
     pub scripting: Scripting,
     pub started: Instant,
@@ -90,13 +100,18 @@ impl Server {
         let maxmemory = config.maxmemory;
         let keyspace = Arc::new(Keyspace::new(config.databases));
         keyspace.set_notify_flags(notify_flags);
+        let latency = Arc::new(LatencyMonitor::new(config.latency_monitor_threshold));
+        let stats = Stats::new(CommandTable::get().len());
+        stats.set_latency_tracking(config.latency_tracking);
         Server {
-            persistence: Persistence::new(&config, keyspace.clone()),
+            persistence: Persistence::new(&config, keyspace.clone(), latency.clone()),
+            slowlog: SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len),
+            latency,
+            stats,
             keyspace,
             config: RwLock::new(config),
             clients: DashMap::new(),
             pubsub: PubSub::default(),
-            stats: Stats::new(CommandTable::get().len()),
             scripting: Scripting::new(),
             started: Instant::now(),
             run_id: random_hex(40),
@@ -134,6 +149,10 @@ impl Server {
         self.maxmemory.store(config.maxmemory, Ordering::Relaxed);
         self.refresh_used_memory();
         self.keyspace.set_notify_flags(flags);
+        self.slowlog
+            .configure(config.slowlog_log_slower_than, config.slowlog_max_len);
+        self.latency.configure(config.latency_monitor_threshold);
+        self.stats.set_latency_tracking(config.latency_tracking);
         self.persistence.reconfigure(&config);
     }
 
@@ -228,14 +247,14 @@ impl Server {
         self.monitor_count.load(Ordering::Relaxed) > 0
     }
 
-    /// Sends a MONITOR line for a command `client` ran.
+    /// Sends a MONITOR line for a command `client` ran (a script's own client shows
+    /// as `lua`), with the arguments the command marked sensitive redacted.
     pub fn feed_monitors(&self, client: &Client, args: &Args<'_>) {
-        let origin = format!("{} {}", client.db, client.handle.addr);
-        self.feed_monitors_from(&origin, args);
-    }
-
-    /// Sends a MONITOR line; `origin` is `<db> <addr>` or `<db> lua`.
-    pub fn feed_monitors_from(&self, origin: &str, args: &Args<'_>) {
+        let origin = if client.script {
+            format!("{} lua", client.db)
+        } else {
+            format!("{} {}", client.db, client.handle.addr)
+        };
         let micros = now_us();
         let mut line = format!(
             "+{}.{:06} [{origin}]",
@@ -243,7 +262,12 @@ impl Server {
             micros % 1_000_000
         )
         .into_bytes();
-        for arg in args.iter() {
+        for (index, arg) in args.iter().enumerate() {
+            let arg = if client.redacted.contains(&index) {
+                slowlog::REDACTED
+            } else {
+                arg
+            };
             line.extend_from_slice(b" \"");
             for &byte in arg {
                 match byte {

@@ -10,8 +10,6 @@
 //! keyspace events the store recorded, and records what it took: statistics, the
 //! latency monitor, the slow log and the `MONITOR` feed ([`record_call`]).
 
-use std::time::Instant;
-
 use crate::commands::table::CommandTable;
 use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
 use crate::persist;
@@ -21,7 +19,7 @@ use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
 use crate::server::slowlog::{SlowCommand, logged_args};
 use crate::store::{ALL_SHARDS, Locked};
-use crate::util::clock::now_ms;
+use crate::util::clock::{now_ms, now_us};
 
 /// What the connection must do after a request.
 #[derive(Debug, PartialEq, Eq)]
@@ -241,7 +239,9 @@ pub fn execute(
     spec: &'static CommandSpec,
     args: Args<'_>,
 ) -> Flow {
-    let started = Instant::now();
+    // One clock read gives the command's time for expiry and the start of its
+    // duration; a second one, in `record_call`, its end (as Redis's `call()`).
+    let started_us = now_us();
     let mut store = match lock_for(server, spec, &args) {
         Ok(store) => store,
         Err(error) => {
@@ -257,7 +257,7 @@ pub fn execute(
         spec,
         args,
         &mut store,
-        now_ms(),
+        started_us / 1000,
         &mut effects,
         false,
     );
@@ -272,7 +272,7 @@ pub fn execute(
             notify::publish(server, event);
         }
     }
-    record_call(server, client, spec, &args, started, failed);
+    record_call(server, client, spec, &args, started_us, failed);
     flow
 }
 
@@ -290,7 +290,7 @@ pub fn record_call(
     client: &mut Client,
     spec: &'static CommandSpec,
     args: &Args<'_>,
-    started: Instant,
+    started_us: u64,
     failed: bool,
 ) {
     if client.script && server.is_loading() {
@@ -299,7 +299,7 @@ pub fn record_call(
         client.redacted.clear();
         return;
     }
-    let usec = started.elapsed().as_micros() as u64;
+    let usec = now_us().saturating_sub(started_us);
     let index = CommandTable::get().index(spec);
     let stat = server.stats.command(index);
     stat.record_call(usec, failed);

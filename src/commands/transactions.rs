@@ -22,7 +22,7 @@
 //! WATCH registers the client's flag on each key, in the key's shard, under the lock
 //! the gate took for the command; see [`crate::store::watch`] for what raises it.
 
-use std::time::Instant;
+use crate::util::clock::now_us;
 
 use crate::commands::flags::*;
 use crate::commands::gate;
@@ -155,7 +155,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
     }
     ctx.out.array_len(transaction.queued.len());
     for (spec, args) in &transaction.queued {
-        let started = Instant::now();
+        let started = now_us();
         let args = args.args();
         let (flow, failed) = gate::run_handler(
             server,

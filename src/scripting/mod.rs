@@ -47,9 +47,9 @@
 
 pub mod engine;
 
+use crate::util::clock::now_us;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -242,7 +242,7 @@ impl ScriptHost for ServerHost<'_, '_> {
             Protocol::Resp2
         };
         self.out.clear();
-        let started = Instant::now();
+        let started = now_us();
         let (_, failed) = run_handler(
             self.server,
             &mut self.client,

@@ -100,7 +100,7 @@ impl Db {
         now_ms: u64,
         stats: &mut ShardStats,
     ) -> Option<&mut Entry> {
-        match self.find(key, now_ms) {
+        match self.find(key, now_ms, false) {
             Found::Live(index) => Some(self.map.entry_at_mut(index)),
             Found::Missing => None,
             Found::Expired(_) => {
@@ -110,12 +110,16 @@ impl Db {
         }
     }
 
-    /// Finds `key`, removing it first if its deadline has passed (lazy expiry).
-    fn find(&mut self, key: &[u8], now_ms: u64) -> Found {
+    /// Finds `key`, removing it first if its deadline has passed (lazy expiry), or
+    /// only reporting it missing when `keep_expired` (expiry is suspended).
+    fn find(&mut self, key: &[u8], now_ms: u64, keep_expired: bool) -> Found {
         let Some(index) = self.map.position(key) else {
             return Found::Missing;
         };
         if self.map.entry_at(index).is_expired(now_ms) {
+            if keep_expired {
+                return Found::Missing;
+            }
             return Found::Expired(self.remove_index(index).0);
         }
         Found::Live(index)
@@ -326,12 +330,15 @@ impl<'l, 'a> DbView<'l, 'a> {
     }
 
     /// Finds a live entry: its shard and position. A key found past its deadline is
-    /// removed, counted and reported as `expired`.
+    /// removed, counted and reported as `expired`, unless expiry is suspended
+    /// (`CLIENT PAUSE`): it is then only missing.
     fn find(&mut self, key: &[u8]) -> Option<(usize, usize)> {
         let (db, now) = (self.db, self.now_ms);
-        let shard_index = self.locked.keyspace().shard_of(key);
+        let keyspace = self.locked.keyspace();
+        let shard_index = keyspace.shard_of(key);
+        let keep_expired = keyspace.expiry_suspended(now);
         let Shard { dbs, stats, .. } = self.locked.shard(shard_index);
-        match dbs[db].find(key, now) {
+        match dbs[db].find(key, now, keep_expired) {
             Found::Live(index) => Some((shard_index, index)),
             Found::Missing => None,
             Found::Expired(key) => {
@@ -669,6 +676,31 @@ mod tests {
         // and `new` again for the overwrite; no event for the live replacement.
         let events: Vec<&str> = locked.take_events().iter().map(|e| e.event).collect();
         assert_eq!(events, ["new", "expired", "new"]);
+    }
+
+    #[test]
+    fn suspended_expiry_hides_expired_keys_without_removing_them() {
+        let keyspace = crate::store::Keyspace::new(1);
+        keyspace.set_notify_flags(class::ALL | class::KEYEVENT);
+        keyspace.lock_all().db(0, 0).insert(b"k", text(b"v"), 1000);
+        keyspace.suspend_expiry_until(5000);
+        let mut locked = keyspace.lock_all();
+        let mut view = locked.db(0, 2000);
+        assert!(view.read(b"k").is_none());
+        assert!(!view.exists(b"k"));
+        assert!(view.remove(b"k").is_none());
+        // Still stored (DBSIZE counts it, as Redis's does during a pause), not
+        // counted as expired and not announced.
+        assert_eq!(view.len(), 1);
+        let expired: u64 = locked.shards().map(|(_, s)| s.stats.expired_keys).sum();
+        assert_eq!(expired, 0);
+        assert!(locked.take_events().iter().all(|e| e.event != "expired"));
+        // Once the suspension is over, the next lookup expires it.
+        let mut view = locked.db(0, 5000);
+        assert!(view.read(b"k").is_none());
+        assert_eq!(view.len(), 0);
+        let expired: u64 = locked.shards().map(|(_, s)| s.stats.expired_keys).sum();
+        assert_eq!(expired, 1);
     }
 
     #[test]

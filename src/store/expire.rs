@@ -20,12 +20,16 @@ pub fn sweep_step(keyspace: &Keyspace, now_ms: u64) -> u64 {
 }
 
 /// [`sweep_step`], handing each expired `(db, key)` to `on_expired` (keyspace
-/// notifications). It runs under the shard's lock: collect, and act after.
+/// notifications). It runs under the shard's lock: collect, and act after. Nothing
+/// is expired while expiry is suspended ([`Keyspace::suspend_expiry_until`]).
 pub fn sweep_step_with(
     keyspace: &Keyspace,
     now_ms: u64,
     mut on_expired: impl FnMut(usize, Box<[u8]>),
 ) -> u64 {
+    if keyspace.expiry_suspended(now_ms) {
+        return 0;
+    }
     let mut expired = 0;
     keyspace.for_each_idle_shard(|_, shard| {
         let mut in_shard = 0;
@@ -59,6 +63,23 @@ mod tests {
         assert_eq!(sweep_step(&keyspace, 100), 500);
         let mut locked = keyspace.lock_all();
         assert_eq!(locked.db(1, 100).len(), 0);
+    }
+
+    #[test]
+    fn no_step_expires_anything_while_expiry_is_suspended() {
+        let keyspace = Keyspace::new(1);
+        {
+            let mut locked = keyspace.lock_all();
+            let mut db = locked.db(0, 0);
+            for i in 0..50u32 {
+                db.insert(&i.to_le_bytes(), Value::Str(b"v"[..].into()), 50);
+            }
+        }
+        keyspace.suspend_expiry_until(200);
+        assert_eq!(sweep_step(&keyspace, 100), 0);
+        assert_eq!(keyspace.lock_all().db(0, 100).len(), 50);
+        keyspace.suspend_expiry_until(0);
+        assert_eq!(sweep_step(&keyspace, 100), 50);
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub mod zsets;
 
 use std::hash::BuildHasher;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, MutexGuard};
@@ -163,6 +163,9 @@ pub struct Keyspace {
     notify: AtomicU32,
     /// Says when a script holding every shard has run too long to be waited for.
     pub busy: BusyMarker,
+    /// Unix milliseconds until which no key is expired (`CLIENT PAUSE`); 0 when
+    /// expiry runs.
+    expiry_suspended_until: AtomicU64,
 }
 
 impl Keyspace {
@@ -176,7 +179,22 @@ impl Keyspace {
             databases,
             notify: AtomicU32::new(0),
             busy: BusyMarker::default(),
+            expiry_suspended_until: AtomicU64::new(0),
         }
+    }
+
+    /// Stops expiring keys until `end_ms` (0 resumes at once), as Redis does during
+    /// `CLIENT PAUSE`: a key past its deadline then reads as missing, but neither
+    /// the lookup nor the background sweep removes it, so the dataset stays as it
+    /// is until the pause ends.
+    pub fn suspend_expiry_until(&self, end_ms: u64) {
+        self.expiry_suspended_until.store(end_ms, Ordering::Relaxed);
+    }
+
+    /// Whether expiry is suspended at `now_ms`.
+    #[inline]
+    pub fn expiry_suspended(&self, now_ms: u64) -> bool {
+        now_ms < self.expiry_suspended_until.load(Ordering::Relaxed)
     }
 
     /// Sets the notification classes the store reports (0 = none).

@@ -211,3 +211,36 @@ fn the_sample_config_documents_every_option() {
     broker_server::config::file::apply_text(&mut config, &uncommented, "sample")
         .expect("every documented default parses");
 }
+
+fn connect(process: &Process) -> RawClient {
+    RawClient::tcp(format!("127.0.0.1:{}", process.port).parse().unwrap())
+}
+
+#[test]
+fn sigterm_ends_a_server_whose_clients_are_paused() {
+    let mut process = Process::start(&["--appendonly", "no"]);
+    let mut controller = connect(&process);
+    assert_eq!(
+        controller.call_raw(&[b"CLIENT", b"PAUSE", b"100000", b"WRITE"]),
+        b"+OK\r\n"
+    );
+    let mut writer = connect(&process);
+    writer.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
+    common::blocked_clients(&mut controller, 1);
+    let status = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(status) = process.child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0));
+    // The held write was never executed nor answered.
+    assert!(writer.read_until_closed().is_empty());
+}

@@ -1,5 +1,7 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, SELECT, HELLO, AUTH and CLIENT.
 
+use std::sync::atomic::Ordering;
+
 use crate::commands::blocking;
 use crate::commands::flags::*;
 use crate::commands::table::CommandTable;
@@ -9,6 +11,7 @@ use crate::commands::{
 use crate::protocol::{Args, Protocol};
 use crate::server::REDIS_COMPAT_VERSION;
 use crate::server::client::{ClientHandle, ReplyMode};
+use crate::server::pause::{PauseMode, end_of};
 use crate::util::numbers::parse_i64;
 
 const NOKEYS: (i32, i32, i32) = (0, 0, 0);
@@ -136,6 +139,14 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "Unblocks a client blocked by a blocking command from a different connection.",
     )
         .syntax("client-id [TIMEOUT | ERROR]:timeout_error"),
+    CommandSpec::new("pause", -3, CLIENT_FLAGS, NOKEYS, client_pause)
+        .doc("connection", "3.0.0", "Suspends commands processing.")
+        .syntax("timeout:integer [WRITE | ALL]:mode"),
+    CommandSpec::new("unpause", 2, CLIENT_FLAGS, NOKEYS, client_unpause).doc(
+        "connection",
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+    ),
     CommandSpec::new("reply", 3, NOSCRIPT | LOADING | STALE, NOKEYS, client_reply).doc(
         "connection",
         "3.2.0",
@@ -396,7 +407,7 @@ pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
     if in_multi.is_some() {
         flags.push('x');
     }
-    if handle.blocked_on.lock().is_some() {
+    if handle.blocked_on.lock().is_some() || handle.held.load(Ordering::Relaxed) {
         flags.push('b');
     }
     if info.no_evict {
@@ -624,6 +635,35 @@ fn kill(ctx: &mut Ctx<'_, '_>, handle: &ClientHandle) {
     }
 }
 
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: the mode is checked before the timeout, as
+/// in Redis; see [`crate::server::pause`] for what a pause does.
+fn client_pause(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CommandError::SubcommandSyntax {
+            container: "client".into(),
+            sub: args[1].to_vec(),
+        });
+    }
+    let mode = match args.get(3) {
+        None => PauseMode::All,
+        Some(word) => PauseMode::parse(word).ok_or(CommandError::PauseMode)?,
+    };
+    let timeout = parse_i64(&args[2]).ok_or(CommandError::TimeoutNotInteger)?;
+    if timeout < 0 {
+        return Err(CommandError::TimeoutNegative);
+    }
+    let now = ctx.now_ms;
+    ctx.server.pause_clients(mode, end_of(timeout, now), now);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_unpause(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    ctx.server.unpause_clients();
+    ctx.out.ok();
+    Ok(())
+}
+
 fn on_off(value: &[u8]) -> Result<bool, CommandError> {
     if value.eq_ignore_ascii_case(b"on") {
         Ok(true)
@@ -678,21 +718,55 @@ pub fn help_reply(ctx: &mut Ctx<'_, '_>, container: &str, lines: &[&str]) {
 }
 
 fn client_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    // Redis's text, line for line, for the subcommands served here (CACHING,
+    // GETREDIR, TRACKING and TRACKINGINFO are not); SETINFO and NO-TOUCH, which
+    // Redis 7.0 lacks, have Redis 7.2's lines.
     help_reply(
         ctx,
         "CLIENT",
         &[
-            "ID -- Return the ID of the current connection.",
-            "INFO -- Return information about the current client connection.",
-            "GETNAME -- Return the name of the current connection.",
-            "KILL <ip:port> | <filter> [value] ... -- Kill connections (ID, ADDR, LADDR, SKIPME).",
-            "LIST [TYPE <type>] [ID <id> ...] -- Return information about client connections.",
-            "REPLY (ON|OFF|SKIP) -- Control the replies sent to the current connection.",
-            "SETNAME <name> -- Assign the name <name> to the current connection.",
-            "SETINFO <LIB-NAME|LIB-VER> <value> -- Record the client library name or version.",
-            "UNBLOCK <clientid> [TIMEOUT|ERROR] -- Unblock the specified blocked client.",
-            "NO-EVICT (ON|OFF) -- Protect the current client connection from eviction.",
-            "NO-TOUCH (ON|OFF) -- Do not touch the LRU/LFU of the keys accessed.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are:",
+            "    * LIB-NAME: the client lib name.",
+            "    * LIB-VER: the client lib version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "NO-TOUCH (ON|OFF)",
+            "    Will not touch LRU/LFU stats when this mode is on.",
         ],
     );
     Ok(())

@@ -65,7 +65,11 @@ pub enum CommandError {
     /// A command refused in RESP2 subscribed mode; carries the lower-case name.
     SubscribedContext(String),
     TimeoutNotFloat,
+    /// A timeout in milliseconds that is not an integer (`CLIENT PAUSE`).
+    TimeoutNotInteger,
     TimeoutNegative,
+    /// `CLIENT PAUSE` with a mode other than WRITE or ALL.
+    PauseMode,
     TimeoutOutOfRange,
     /// The reply of a client woken by `CLIENT UNBLOCK id ERROR`.
     Unblocked,
@@ -247,7 +251,9 @@ impl CommandError {
             Loading => "LOADING Redis is loading the dataset in memory",
             MaxClients => "ERR max number of clients reached",
             TimeoutNotFloat => "ERR timeout is not a float or out of range",
+            TimeoutNotInteger => "ERR timeout is not an integer or out of range",
             TimeoutNegative => "ERR timeout is negative",
+            PauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
             TimeoutOutOfRange => "ERR timeout is out of range",
             Unblocked => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
             UnblockReason => "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",

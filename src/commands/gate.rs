@@ -2,13 +2,16 @@
 //!
 //! The checks run in Redis's order, because clients and test suites observe it:
 //! existence, arity, authentication, the RESP2 subscribed-mode rule, loading, a
-//! script running past its time limit (`-BUSY`), then `MULTI` queueing, and only
-//! then execution. A refused command gets an error reply and, inside `MULTI`, marks
-//! the transaction so that `EXEC` aborts. Execution locks the shards of the
-//! command's declared keys (answering `-BUSY` instead if a script holds them past
-//! its limit), runs the handler, renders its error if it failed, publishes the
-//! keyspace events the store recorded, and records what it took: statistics, the
-//! latency monitor, the slow log and the `MONITOR` feed ([`record_call`]).
+//! script running past its time limit (`-BUSY`), `CLIENT PAUSE`, then `MULTI`
+//! queueing, and only then execution. A refused command gets an error reply and,
+//! inside `MULTI`, marks the transaction so that `EXEC` aborts. A command a pause
+//! holds gets nothing yet: the connection waits for the pause to end and brings the
+//! request through the gate again (see [`crate::server::pause`]). Execution locks
+//! the shards of the command's declared keys (answering `-BUSY` instead if a script
+//! holds them past its limit), runs the handler, renders its error if it failed,
+//! publishes the keyspace events the store recorded, and records what it took:
+//! statistics, the latency monitor, the slow log and the `MONITOR` feed
+//! ([`record_call`]).
 
 use crate::commands::table::CommandTable;
 use crate::commands::{CommandError, CommandSpec, Ctx, Effects, Flow, flags};
@@ -17,6 +20,7 @@ use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::pubsub::notify;
 use crate::server::Server;
 use crate::server::client::{Client, ReplyMode};
+use crate::server::pause::PauseMode;
 use crate::server::slowlog::{SlowCommand, logged_args};
 use crate::store::{ALL_SHARDS, Locked};
 use crate::util::clock::{now_ms, now_us};
@@ -29,6 +33,17 @@ pub enum Outcome {
     Close,
     /// Close at once, dropping even the replies owed (a cross-protocol attack).
     Abort,
+    /// `CLIENT PAUSE` holds the request: it was not executed, and must be brought
+    /// back through the gate, with everything behind it, once the pause ends.
+    Held,
+}
+
+/// What [`admission`] lets a request do.
+#[derive(Debug, PartialEq, Eq)]
+enum Admission {
+    Run,
+    /// Wait for `CLIENT PAUSE` to end.
+    Hold,
 }
 
 /// Runs one request through the gate and appends its reply to `out`.
@@ -47,8 +62,16 @@ pub fn dispatch(
         Ok(spec) => spec,
         Err(error) => return reject(server, client, out, name, None, error),
     };
-    if let Err(error) = admission(server, client, spec) {
-        return reject(server, client, out, name, Some(spec), error);
+    match admission(server, client, spec, &args) {
+        Ok(Admission::Run) => {}
+        Ok(Admission::Hold) => {
+            // `CLIENT LIST` shows the held command as the client's current one.
+            client
+                .handle
+                .set_last_command(CommandTable::get().index(spec));
+            return Outcome::Held;
+        }
+        Err(error) => return reject(server, client, out, name, Some(spec), error),
     }
     if client.transaction.is_some() && !spec.has(flags::TRANSACTION_CONTROL) {
         if let Some(transaction) = client.transaction.as_mut() {
@@ -111,7 +134,8 @@ fn admission(
     server: &Server,
     client: &Client,
     spec: &'static CommandSpec,
-) -> Result<(), CommandError> {
+    args: &Args<'_>,
+) -> Result<Admission, CommandError> {
     if !client.authenticated && server.auth_required() && !spec.has(flags::NO_AUTH) {
         return Err(CommandError::NoAuth);
     }
@@ -136,7 +160,55 @@ fn admission(
     if server.keyspace.busy.is_busy() && !spec.has(flags::ALLOW_BUSY) {
         return Err(CommandError::Busy);
     }
-    Ok(())
+    if held_by_pause(server, client, spec, args) {
+        return Ok(Admission::Hold);
+    }
+    Ok(Admission::Run)
+}
+
+/// Whether `CLIENT PAUSE` holds the request, by Redis's rule: under `ALL`, every
+/// command; under `WRITE`, a command that may write or propagate, and EXEC of a
+/// transaction that queued one.
+#[inline]
+fn held_by_pause(
+    server: &Server,
+    client: &Client,
+    spec: &'static CommandSpec,
+    args: &Args<'_>,
+) -> bool {
+    if !server.pause.is_set() {
+        return false;
+    }
+    match server.pause.mode(now_ms()) {
+        PauseMode::Off => false,
+        PauseMode::All => true,
+        PauseMode::Write => {
+            may_replicate(server, spec, args)
+                || (spec.name == "exec"
+                    && client.transaction.as_ref().is_some_and(|transaction| {
+                        transaction
+                            .queued
+                            .iter()
+                            .any(|(queued, args)| may_replicate(server, queued, &args.args()))
+                    }))
+        }
+    }
+}
+
+/// Whether a request may write or propagate anything (Redis's `write` and
+/// `may_replicate` flags). For a script, a `#!lua flags=...` line decides instead
+/// of the command: it writes unless it declares `no-writes`.
+fn may_replicate(server: &Server, spec: &CommandSpec, args: &Args<'_>) -> bool {
+    if spec.has(flags::SHEBANG_FLAGS) {
+        let by_sha = spec.name.starts_with("evalsha");
+        let declared = args
+            .get(1)
+            .and_then(|script| server.scripting.declared_flags(by_sha, script));
+        if let Some(declared) = declared.filter(|flags| flags.shebang) {
+            return !declared.no_writes;
+        }
+    }
+    spec.has(flags::WRITE | flags::MAY_REPLICATE)
 }
 
 /// Whether `spec` is refused when memory is past `maxmemory`, as in Redis: commands

@@ -68,6 +68,13 @@ pub mod flags {
     pub const NO_KEYS: u32 = 1 << 17;
     /// Never goes to the slow log itself (EXEC: the commands it runs do).
     pub const SKIP_SLOWLOG: u32 = 1 << 18;
+    /// May propagate something without being a write command (PUBLISH, scripts):
+    /// held by `CLIENT PAUSE WRITE` like a write. Redis 7.0 hides this flag from
+    /// `COMMAND INFO`, so it has no name here either.
+    pub const MAY_REPLICATE: u32 = 1 << 19;
+    /// Runs a script whose `#!lua flags=...` line, when it has one, replaces the
+    /// command's own write flags (EVAL and its relatives).
+    pub const SHEBANG_FLAGS: u32 = 1 << 20;
 
     /// Names for `COMMAND INFO`, in Redis's order.
     pub const NAMES: &[(u32, &str)] = &[

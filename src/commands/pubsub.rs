@@ -70,12 +70,24 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Stops listening to messages posted to shard channels.",
     )
     .syntax("[shardchannel [shardchannel ...]]"),
-    CommandSpec::new("publish", 3, INTROSPECTION | FAST, NOKEYS, publish)
-        .doc("pubsub", "2.0.0", "Posts a message to a channel.")
-        .syntax("channel message"),
-    CommandSpec::new("spublish", 3, INTROSPECTION | FAST, (1, 1, 1), spublish)
-        .doc("pubsub", "7.0.0", "Post a message to a shard channel")
-        .syntax("shardchannel message"),
+    CommandSpec::new(
+        "publish",
+        3,
+        INTROSPECTION | FAST | MAY_REPLICATE,
+        NOKEYS,
+        publish,
+    )
+    .doc("pubsub", "2.0.0", "Posts a message to a channel.")
+    .syntax("channel message"),
+    CommandSpec::new(
+        "spublish",
+        3,
+        INTROSPECTION | FAST | MAY_REPLICATE,
+        (1, 1, 1),
+        spublish,
+    )
+    .doc("pubsub", "7.0.0", "Post a message to a shard channel")
+    .syntax("shardchannel message"),
     CommandSpec::new("pubsub", -2, 0, NOKEYS, container_handler)
         .doc("pubsub", "2.8.0", "A container for Pub/Sub commands.")
         .subs(PUBSUB_SUBCOMMANDS),

@@ -13,13 +13,14 @@ use crate::util::blocking::off_the_runtime;
 const NOKEYS: (i32, i32, i32) = (0, 0, 0);
 
 /// A script may touch any key (even ones it did not declare), so it locks every shard.
-const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | ALL_KEYS;
+/// Its shebang, if any, says whether it writes.
+const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | ALL_KEYS | SHEBANG_FLAGS;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("eval", -3, EVAL_FLAGS, NOKEYS, eval)
+    CommandSpec::new("eval", -3, EVAL_FLAGS | MAY_REPLICATE, NOKEYS, eval)
         .doc("scripting", "2.6.0", "Executes a server-side Lua script.")
         .syntax("script numkeys [key [key ...]] [arg [arg ...]]"),
-    CommandSpec::new("evalsha", -3, EVAL_FLAGS, NOKEYS, evalsha)
+    CommandSpec::new("evalsha", -3, EVAL_FLAGS | MAY_REPLICATE, NOKEYS, evalsha)
         .doc(
             "scripting",
             "2.6.0",

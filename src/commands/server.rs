@@ -336,7 +336,13 @@ fn info_clients(ctx: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
     field(text, "connected_clients", server.clients.len());
     field(text, "cluster_connections", 0);
     field(text, "maxclients", server.config.read().maxclients);
-    field(text, "blocked_clients", server.blocked_clients());
+    // As in Redis, a client whose command `CLIENT PAUSE` holds counts as blocked
+    // (but has no timeout).
+    field(
+        text,
+        "blocked_clients",
+        server.blocked_clients() + server.pause.held(),
+    );
     field(text, "tracking_clients", 0);
     field(text, "clients_in_timeout_table", server.blocked_clients());
 }

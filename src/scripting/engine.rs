@@ -495,7 +495,7 @@ pub fn sha1hex(data: &[u8]) -> String {
     sha1_smol::Sha1::from(data).digest().to_string()
 }
 
-fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), Reply> {
+pub(crate) fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), Reply> {
     let mut flags = ScriptFlags::default();
     if !body.starts_with(b"#!") {
         return Ok((flags, 0));

@@ -114,6 +114,19 @@ impl Scripting {
     pub fn is_running(&self) -> bool {
         self.kill.is_running()
     }
+
+    /// The flags a script declares, as far as they can be known without running or
+    /// waiting for anything: from the body's shebang (`by_sha` false), or from the
+    /// cache for a SHA1. `None` when the body's shebang is invalid, the SHA1 is not
+    /// cached, or the engine is in use (a script runs): the command's own flags
+    /// then apply, as in Redis for the first two.
+    pub fn declared_flags(&self, by_sha: bool, script: &[u8]) -> Option<ScriptFlags> {
+        if by_sha {
+            let engine = self.engine.try_lock()?;
+            return engine.find(script).map(|(_, flags)| flags);
+        }
+        engine::parse_shebang(script).ok().map(|(flags, _)| flags)
+    }
 }
 
 /// Writes a script's result. A script can return tables nested thousands deep (Redis

@@ -156,6 +156,8 @@ pub struct ClientHandle {
     resp3: AtomicBool,
     /// The waiter of the blocking command the client is parked on (`CLIENT UNBLOCK`).
     pub blocked_on: Mutex<Option<Arc<crate::store::waiters::Waiter>>>,
+    /// Whether a command of the client is held by `CLIENT PAUSE` (the `b` flag).
+    pub held: AtomicBool,
 }
 
 impl ClientHandle {
@@ -173,6 +175,7 @@ impl ClientHandle {
             subscriptions: Default::default(),
             resp3: AtomicBool::new(false),
             blocked_on: Mutex::new(None),
+            held: AtomicBool::new(false),
         }
     }
 

@@ -14,7 +14,9 @@
 //! A blocking command that has to wait (BRPOP...) parks the connection: the requests
 //! behind it stay unexecuted in the buffer, and `wait_blocked` waits for the
 //! hand-off, the timeout, `CLIENT UNBLOCK`, a disconnect, a kill or shutdown, all in
-//! one `select!` of this task (see [`crate::commands::blocking`]).
+//! one `select!` of this task (see [`crate::commands::blocking`]). A request held by
+//! `CLIENT PAUSE` stays in the buffer the same way, unexecuted, while
+//! `wait_unpaused` waits for the pause to end (see [`crate::server::pause`]).
 //!
 //! Durability: replies leave only once the append-only log covers every write
 //! appended before them (see [`crate::persist`]): the client's own writes, and any
@@ -108,6 +110,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         // Execute every complete request already buffered.
         let mut consumed = 0;
         let mut ending = None;
+        let mut held = false;
         let max_bulk_len = server.config.read().proto_max_bulk_len as usize;
         loop {
             let limits = DecodeLimits {
@@ -122,9 +125,14 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                     } else {
                         dispatch(server, client, &mut output, args)
                     };
+                    if outcome == Outcome::Held {
+                        // Left in the buffer, to go through the gate again.
+                        held = true;
+                        break;
+                    }
                     consumed += length;
                     match outcome {
-                        Outcome::Continue => {}
+                        Outcome::Continue | Outcome::Held => {}
                         Outcome::Close => {
                             ending = Some(Ending::Quit);
                             break;
@@ -179,6 +187,13 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                 return ending;
             }
             // The reply is in `output`; run what was pipelined behind, then write.
+            continue;
+        }
+        if held {
+            if let Err(ending) = wait_unpaused(server, stream, &mut input, client).await {
+                return ending;
+            }
+            // Bring the held request (first in `input`) through the gate again.
             continue;
         }
         // One read of the shared configuration per turn, after the batch (which may
@@ -298,6 +313,61 @@ async fn wait_blocked(
     };
     waiting.finish(wake, output, client.protocol);
     Ok(())
+}
+
+/// Waits while `CLIENT PAUSE` holds the client's next request (first in `input`):
+/// until the pause is lifted or reaches its end, whichever comes first; the request
+/// then goes through the gate again, and may be held again by a newer pause.
+/// Meanwhile the client counts as held (`INFO blocked_clients`), frames pushed to it
+/// still go out, and the socket is still read (executing nothing), so a client that
+/// leaves or is killed, or a shutdown, ends the wait at once.
+async fn wait_unpaused(
+    server: &Server,
+    stream: &mut TcpStream,
+    input: &mut BytesMut,
+    client: &mut Client,
+) -> Result<(), Ending> {
+    let handle = client.handle.clone();
+    let _held = server.pause.hold(&handle);
+    let mut output = Vec::new();
+    loop {
+        // Created before the state is read, so an unpause in between still wakes it.
+        let lifted = server.pause.lifted();
+        let Some(end) = server.pause.end(now_ms()) else {
+            return Ok(());
+        };
+        // Tokio caps very long sleeps; the loop re-arms until the real end.
+        let until_end = tokio::time::sleep(Duration::from_millis(end.saturating_sub(now_ms())));
+        // Every arm is cancel-safe: `read_buf` reads nothing if cancelled, and the
+        // others are recreated on the next turn after the state is read again. The
+        // kill token is a child of the shutdown token, so it covers both.
+        tokio::select! {
+            biased;
+            _ = handle.kill.cancelled() => {
+                return Err(if server.shutdown.is_cancelled() {
+                    Ending::Shutdown
+                } else {
+                    Ending::Killed
+                });
+            }
+            _ = lifted => {}
+            _ = until_end => {}
+            _ = handle.outbox.ready() => {
+                handle.outbox.drain_into(&mut output);
+                write_out(server, &handle, stream, &mut output).await?;
+            }
+            read = stream.read_buf(input) => match read {
+                Ok(0) => return Err(Ending::ClientClosed),
+                Ok(n) => {
+                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    if input.len() as u64 > server.config.read().client_query_buffer_limit {
+                        return Err(Ending::QueryBufferLimit);
+                    }
+                }
+                Err(error) => return Err(Ending::Io(error)),
+            },
+        }
+    }
 }
 
 /// Writes `output` in full, unless the client is killed meanwhile: a subscriber that

@@ -4,8 +4,9 @@
 //!   client registry, statistics.
 //! * [`listener`] accepts connections (client cap, protected mode) and runs the
 //!   background tasks; [`connection`] is the per-client task; [`client`] the client's
-//!   state; [`outbox`] the bounded queue for pushed frames; [`stats`] the counters;
-//!   [`slowlog`] the slow log; [`latency`] the latency monitor.
+//!   state; [`outbox`] the bounded queue for pushed frames; [`pause`] `CLIENT
+//!   PAUSE`; [`stats`] the counters; [`slowlog`] the slow log; [`latency`] the
+//!   latency monitor.
 //!
 //! Shutdown is a [`CancellationToken`]: cancelling it stops the accept loops, lets
 //! every connection finish the request it is running, closes the clients, and
@@ -16,6 +17,7 @@ pub mod connection;
 pub mod latency;
 pub mod listener;
 pub mod outbox;
+pub mod pause;
 pub mod slowlog;
 pub mod stats;
 
@@ -37,6 +39,7 @@ use crate::pubsub::{Kind, PubSub, notify};
 use crate::scripting::Scripting;
 use crate::server::client::{Client, ClientHandle};
 use crate::server::latency::LatencyMonitor;
+use crate::server::pause::{Pause, PauseMode};
 use crate::server::slowlog::SlowLog;
 use crate::server::stats::Stats;
 use crate::store::Keyspace;
@@ -87,6 +90,8 @@ pub struct Server {
     loading: AtomicBool,
     /// Clients parked on a blocking command (`INFO blocked_clients`).
     pub blocked: AtomicUsize,
+    /// `CLIENT PAUSE`: what is held, until when, and the clients held.
+    pub pause: Pause,
     memory_peak: AtomicU64,
     monitors: DashMap<u64, Arc<ClientHandle>>,
     monitor_count: AtomicUsize,
@@ -124,6 +129,7 @@ impl Server {
             used_memory: AtomicU64::new(crate::commands::server::allocated_bytes()),
             loading: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
+            pause: Pause::default(),
             memory_peak: AtomicU64::new(0),
             monitors: DashMap::new(),
             monitor_count: AtomicUsize::new(0),
@@ -322,6 +328,19 @@ impl Server {
             );
             client.kill.cancel();
         }
+    }
+
+    /// `CLIENT PAUSE`: holds commands in `mode` until `end_ms` (never weakening nor
+    /// shortening a pause in force), and suspends key expiry meanwhile.
+    pub fn pause_clients(&self, mode: PauseMode, end_ms: u64, now_ms: u64) {
+        let end = self.pause.pause(mode, end_ms, now_ms);
+        self.keyspace.suspend_expiry_until(end);
+    }
+
+    /// `CLIENT UNPAUSE`: releases every held client and resumes expiry.
+    pub fn unpause_clients(&self) {
+        self.keyspace.suspend_expiry_until(0);
+        self.pause.unpause();
     }
 
     pub fn blocked_clients(&self) -> usize {

@@ -70,6 +70,10 @@ pub enum CommandError {
     TimeoutNegative,
     /// `CLIENT PAUSE` with a mode other than WRITE or ALL.
     PauseMode,
+    /// `CONFIG REWRITE` on a server started without a config file.
+    NoConfigFile,
+    /// `CONFIG REWRITE` failed; carries the system's description of the error.
+    ConfigRewrite(String),
     TimeoutOutOfRange,
     /// The reply of a client woken by `CLIENT UNBLOCK id ERROR`.
     Unblocked,
@@ -222,6 +226,9 @@ impl CommandError {
                     String::from_utf8_lossy(event)
                 ));
             }
+            ConfigRewrite(cause) => {
+                return Cow::Owned(format!("ERR Rewriting config file: {cause}"));
+            }
             Text(text) => return text.clone(),
             WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
             Syntax => "ERR syntax error",
@@ -254,6 +261,7 @@ impl CommandError {
             TimeoutNotInteger => "ERR timeout is not an integer or out of range",
             TimeoutNegative => "ERR timeout is negative",
             PauseMode => "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            NoConfigFile => "ERR The server is running without a config file",
             TimeoutOutOfRange => "ERR timeout is out of range",
             Unblocked => "UNBLOCKED client unblocked via CLIENT UNBLOCK",
             UnblockReason => "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",

@@ -10,11 +10,13 @@ use crate::commands::table::CommandTable;
 use crate::commands::{
     CmdResult, CommandError, CommandSpec, Ctx, Flow, arg_pairs, container_handler,
 };
+use crate::config::rewrite::rewrite_file;
 use crate::config::{OPTIONS, OptionSpec, find_option};
 use crate::protocol::{Args, ReplyWriter};
 use crate::pubsub::Kind;
 use crate::server::{REDIS_COMPAT_VERSION, VERSION};
 use crate::store::{Shard, ShardStats};
+use crate::util::blocking::off_the_runtime;
 use crate::util::clock::now_us;
 use crate::util::glob::glob_match;
 use crate::util::numbers::parse_i64;
@@ -163,6 +165,18 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         config_resetstat,
     )
     .doc("server", "2.0.0", "Resets the server's statistics."),
+    CommandSpec::new(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NOKEYS,
+        config_rewrite,
+    )
+    .doc(
+        "server",
+        "2.8.0",
+        "Persists the effective configuration to file.",
+    ),
     CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, config_help).doc(
         "server",
         "5.0.0",
@@ -640,14 +654,51 @@ fn config_resetstat(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
     Ok(())
 }
 
+/// `CONFIG REWRITE`: writes the running configuration into the file the server
+/// was started with (see [`crate::config::rewrite`]).
+fn config_rewrite(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    let config = ctx.server.config.read().clone();
+    let Some(path) = config.config_file.clone() else {
+        return Err(CommandError::NoConfigFile);
+    };
+    // A small file, but written and synced twice (file and directory).
+    match off_the_runtime(|| rewrite_file(&path, &config)) {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "CONFIG REWRITE executed with success.");
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "CONFIG REWRITE failed");
+            Err(CommandError::ConfigRewrite(system_error_text(&error)))
+        }
+    }
+}
+
+/// The system's description of an I/O error, without Rust's ` (os error N)`
+/// suffix: what Redis's `strerror` prints.
+fn system_error_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if error.raw_os_error().is_some() => text[..at].to_string(),
+        _ => text,
+    }
+}
+
 fn config_help(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
+    // Redis's text, line for line: every subcommand it lists is served here.
     help_reply(
         ctx,
         "CONFIG",
         &[
-            "GET <pattern> -- Return parameters matching the glob-like <pattern> and their values.",
-            "SET <directive> <value> -- Set the configuration <directive> to <value>.",
-            "RESETSTAT -- Reset statistics reported by the INFO command.",
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
         ],
     );
     Ok(())

@@ -8,9 +8,11 @@
 //! keep working.
 
 pub mod file;
+pub mod rewrite;
 
 use std::path::PathBuf;
 
+use crate::config::rewrite::Rewrite;
 use crate::util::numbers::parse_i64;
 
 /// Limits on a class of client's pending output (`client-output-buffer-limit`).
@@ -117,9 +119,18 @@ pub struct OptionSpec {
     pub sensitive: bool,
     set: fn(&mut Config, &str) -> Result<(), String>,
     get: fn(&Config) -> String,
+    /// How `CONFIG REWRITE` writes it.
+    rewrite: Rewrite,
 }
 
 impl OptionSpec {
+    /// Declares how `CONFIG REWRITE` writes the option (plain `name value` unless
+    /// said otherwise).
+    const fn rewrite_as(mut self, rewrite: Rewrite) -> Self {
+        self.rewrite = rewrite;
+        self
+    }
+
     /// Whether `name` (lower-case) names this option.
     pub fn is_named(&self, name: &str) -> bool {
         self.name == name || self.aliases.contains(&name)
@@ -222,6 +233,7 @@ macro_rules! option {
             sensitive: false,
             set: |$c: &mut Config, $v: &str| $set,
             get: |$g: &Config| $get,
+            rewrite: Rewrite::Plain,
         }
     };
 }
@@ -239,6 +251,7 @@ macro_rules! tolerated {
                 Ok(())
             },
             get: |c: &Config| tolerated_value(c, $name, $default),
+            rewrite: Rewrite::Plain,
         }
     };
 }
@@ -284,7 +297,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| c.bind.join(" ")
-    ),
+    )
+    .rewrite_as(Rewrite::Bind),
     option!(
         "protected-mode",
         "yes",
@@ -306,6 +320,7 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         get: |c| c.requirepass.clone().unwrap_or_default(),
+        rewrite: Rewrite::Password,
     },
     option!(
         "dir",
@@ -316,7 +331,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| c.dir.display().to_string()
-    ),
+    )
+    .rewrite_as(Rewrite::Dir),
     option!(
         "databases",
         "16",
@@ -389,7 +405,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| c.logfile.clone()
-    ),
+    )
+    .rewrite_as(Rewrite::Quoted),
     option!(
         "threads",
         "0",
@@ -428,7 +445,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| memory_text(c.proto_max_bulk_len)
-    ),
+    )
+    .rewrite_as(Rewrite::Memory),
     option!(
         "client-query-buffer-limit",
         "1073741824",
@@ -438,7 +456,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| memory_text(c.client_query_buffer_limit)
-    ),
+    )
+    .rewrite_as(Rewrite::Memory),
     option!(
         "client-output-buffer-limit",
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
@@ -450,7 +469,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             c.pubsub_output_limit.soft,
             c.pubsub_output_limit.soft_seconds
         )
-    ),
+    )
+    .rewrite_as(Rewrite::OutputLimits),
     OptionSpec {
         name: "lua-time-limit",
         aliases: &["busy-reply-threshold"],
@@ -462,6 +482,7 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         get: |c| c.lua_time_limit.to_string(),
+        rewrite: Rewrite::Plain,
     },
     option!(
         "slowlog-log-slower-than",
@@ -518,7 +539,8 @@ pub static OPTIONS: &[OptionSpec] = &[
         |c| crate::pubsub::notify::parse_flags(&c.notify_keyspace_events)
             .map(crate::pubsub::notify::flags_to_string)
             .unwrap_or_default()
-    ),
+    )
+    .rewrite_as(Rewrite::Events),
     option!(
         "maxmemory",
         "0",
@@ -528,7 +550,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| memory_text(c.maxmemory)
-    ),
+    )
+    .rewrite_as(Rewrite::Memory),
     option!(
         "maxmemory-policy",
         "noeviction",
@@ -591,7 +614,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| c.appendfilename.clone()
-    ),
+    )
+    .rewrite_as(Rewrite::Quoted),
     option!(
         "dbfilename",
         "dump.snap",
@@ -604,7 +628,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| c.dbfilename.clone()
-    ),
+    )
+    .rewrite_as(Rewrite::Quoted),
     option!(
         "auto-aof-rewrite-percentage",
         "100",
@@ -624,7 +649,8 @@ pub static OPTIONS: &[OptionSpec] = &[
             Ok(())
         },
         |c| memory_text(c.auto_aof_rewrite_min_size)
-    ),
+    )
+    .rewrite_as(Rewrite::Memory),
     option!(
         "key-load-delay",
         "0",
@@ -635,10 +661,10 @@ pub static OPTIONS: &[OptionSpec] = &[
         },
         |c| c.key_load_delay.to_string()
     ),
-    tolerated!("save", ""),
+    tolerated!("save", "").rewrite_as(Rewrite::Save),
     tolerated!("daemonize", "no"),
     tolerated!("supervised", "no"),
-    tolerated!("pidfile", ""),
+    tolerated!("pidfile", "").rewrite_as(Rewrite::Quoted),
     tolerated!("io-threads", "1"),
     tolerated!("io-threads-do-reads", "no"),
     tolerated!("stop-writes-on-bgsave-error", "yes"),
@@ -670,14 +696,14 @@ pub static OPTIONS: &[OptionSpec] = &[
     tolerated!("no-appendfsync-on-rewrite", "no"),
     tolerated!("repl-diskless-sync", "yes"),
     tolerated!("replica-read-only", "yes"),
-    tolerated!("unixsocket", ""),
+    tolerated!("unixsocket", "").rewrite_as(Rewrite::Quoted),
     tolerated!("unixsocketperm", "0"),
     tolerated!("always-show-logo", "no"),
     tolerated!("set-proc-title", "yes"),
     tolerated!("enable-debug-command", "no"),
     tolerated!("enable-module-command", "no"),
     tolerated!("close-on-replica-write", "yes"),
-    tolerated!("appenddirname", "appendonlydir"),
+    tolerated!("appenddirname", "appendonlydir").rewrite_as(Rewrite::Quoted),
 ];
 
 /// Finds an option by name (case-insensitive).

@@ -1,5 +1,6 @@
 //! Generic key commands: existence, deletion, expiry, renaming, iteration.
 
+use crate::commands::categories;
 use crate::commands::connection::help_reply;
 use crate::commands::flags::*;
 use crate::commands::{
@@ -62,7 +63,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         .syntax("key"),
     CommandSpec::new("keys", 2, READONLY | ALL_KEYS, NOKEYS, keys)
         .doc("generic", "1.0.0", "Returns all key names that match a pattern.")
-        .syntax("pattern"),
+        .syntax("pattern")
+        .acl(categories::KEYSPACE | categories::DANGEROUS),
     CommandSpec::new("scan", -2, READONLY | ALL_KEYS, NOKEYS, scan)
         .doc("generic", "2.8.0", "Iterates over the key names in the database.")
         .syntax("cursor [MATCH pattern] [COUNT count] [TYPE type]"),
@@ -80,7 +82,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("move", 3, WRITE | FAST, ONE_KEY, move_key)
         .doc("generic", "1.0.0", "Moves a key to another database.")
         .syntax("key db"),
-    CommandSpec::new("object", -2, READONLY, NOKEYS, container_handler)
+    CommandSpec::new("object", -2, 0, NOKEYS, container_handler)
         .doc("generic", "2.2.3", "A container for object introspection commands.")
         .subs(OBJECT_SUBCOMMANDS),
 ];
@@ -114,7 +116,7 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
             "Returns the logarithmic access frequency counter of a Redis object.",
         )
         .syntax("key"),
-    CommandSpec::new("help", 2, READONLY | LOADING | STALE, NOKEYS, object_help).doc(
+    CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, object_help).doc(
         "generic",
         "6.2.0",
         "Returns helpful text about the different subcommands.",

@@ -11,6 +11,7 @@
 
 pub mod bits;
 pub mod blocking;
+pub mod categories;
 pub mod collections;
 pub mod connection;
 pub mod context;
@@ -144,6 +145,9 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
     /// The arguments in redis.io's notation, for `COMMAND DOCS` (see [`docs`]).
     pub syntax: &'static str,
+    /// The ACL categories Redis lists for the command, when they are not the one its
+    /// group names (see [`categories`]); those its flags imply are added to either.
+    pub acl: Option<u32>,
 }
 
 impl CommandSpec {
@@ -170,6 +174,7 @@ impl CommandSpec {
             summary: "",
             subcommands: &[],
             syntax: "",
+            acl: None,
         }
     }
 
@@ -189,6 +194,12 @@ impl CommandSpec {
     /// Documents the arguments, in redis.io's notation (see [`docs`]).
     pub const fn syntax(mut self, syntax: &'static str) -> Self {
         self.syntax = syntax;
+        self
+    }
+
+    /// Lists the command's ACL categories instead of its group's (see [`categories`]).
+    pub const fn acl(mut self, categories: u32) -> Self {
+        self.acl = Some(categories);
         self
     }
 

@@ -125,11 +125,14 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
             "Returns the count of subscribers of shard channels.",
         )
         .syntax("[shardchannel [shardchannel ...]]"),
-    CommandSpec::new("help", 2, LOADING | STALE | NO_KEYS, NOKEYS, pubsub_help).doc(
-        "pubsub",
-        "6.2.0",
-        "Returns helpful text about the different subcommands.",
-    ),
+    // Redis lists no category of its own for it, unlike the other subcommands.
+    CommandSpec::new("help", 2, LOADING | STALE | NO_KEYS, NOKEYS, pubsub_help)
+        .doc(
+            "pubsub",
+            "6.2.0",
+            "Returns helpful text about the different subcommands.",
+        )
+        .acl(0),
 ];
 
 /// Writes one (un)subscription confirmation; `name` is `None` for "nothing was

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
+use crate::commands::categories;
 use crate::commands::connection::help_reply;
 use crate::commands::docs::{self, DocArg};
 use crate::commands::flags::*;
@@ -30,7 +31,8 @@ pub static COMMANDS: &[CommandSpec] = &[
             "1.0.0",
             "Returns information and statistics about the server.",
         )
-        .syntax("[section [section ...]]"),
+        .syntax("[section [section ...]]")
+        .acl(categories::DANGEROUS),
     CommandSpec::new("config", -2, 0, NOKEYS, container_handler)
         .doc(
             "server",
@@ -44,35 +46,43 @@ pub static COMMANDS: &[CommandSpec] = &[
             "2.8.13",
             "Returns detailed information about all commands.",
         )
-        .subs(COMMAND_SUBCOMMANDS),
-    CommandSpec::new("dbsize", 1, READONLY | FAST | ALL_KEYS, NOKEYS, dbsize).doc(
-        "server",
-        "1.0.0",
-        "Returns the number of keys in the database.",
-    ),
+        .subs(COMMAND_SUBCOMMANDS)
+        .acl(categories::CONNECTION),
+    CommandSpec::new("dbsize", 1, READONLY | FAST | ALL_KEYS, NOKEYS, dbsize)
+        .doc(
+            "server",
+            "1.0.0",
+            "Returns the number of keys in the database.",
+        )
+        .acl(categories::KEYSPACE),
     CommandSpec::new("flushdb", -1, WRITE | ALL_KEYS, NOKEYS, flushdb)
         .doc(
             "server",
             "1.0.0",
             "Remove all keys from the current database.",
         )
-        .syntax("[ASYNC | SYNC]:async"),
+        .syntax("[ASYNC | SYNC]:async")
+        .acl(categories::KEYSPACE | categories::DANGEROUS),
     CommandSpec::new("flushall", -1, WRITE | ALL_KEYS, NOKEYS, flushall)
         .doc("server", "1.0.0", "Removes all keys from all databases.")
-        .syntax("[ASYNC | SYNC]:async"),
+        .syntax("[ASYNC | SYNC]:async")
+        .acl(categories::KEYSPACE | categories::DANGEROUS),
     CommandSpec::new("swapdb", 3, WRITE | FAST | ALL_KEYS, NOKEYS, swapdb)
         .doc("server", "4.0.0", "Swaps two Redis databases.")
-        .syntax("index1 index2"),
+        .syntax("index1 index2")
+        .acl(categories::KEYSPACE | categories::DANGEROUS),
     CommandSpec::new("time", 1, LOADING | STALE | FAST, NOKEYS, time).doc(
         "server",
         "2.6.0",
         "Returns the server time.",
     ),
-    CommandSpec::new("role", 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, role).doc(
-        "server",
-        "2.8.12",
-        "Return the role of the instance in the context of replication",
-    ),
+    CommandSpec::new("role", 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, role)
+        .doc(
+            "server",
+            "2.8.12",
+            "Return the role of the instance in the context of replication",
+        )
+        .acl(categories::ADMIN | categories::DANGEROUS),
     CommandSpec::new("replicaof", 3, ADMIN | NOSCRIPT | STALE, NOKEYS, replicaof)
         .doc(
             "server",
@@ -87,11 +97,13 @@ pub static COMMANDS: &[CommandSpec] = &[
             "Make the server a replica of another instance, or promote it as master.",
         )
         .syntax("<<host port:integer>:host-port | <NO ONE>:no-one>:args"),
-    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, NOKEYS, lastsave).doc(
-        "server",
-        "1.0.0",
-        "Returns the Unix timestamp of the last successful save to disk.",
-    ),
+    CommandSpec::new("lastsave", 1, LOADING | STALE | FAST, NOKEYS, lastsave)
+        .doc(
+            "server",
+            "1.0.0",
+            "Returns the Unix timestamp of the last successful save to disk.",
+        )
+        .acl(categories::ADMIN | categories::DANGEROUS),
     CommandSpec::new(
         "monitor",
         1,
@@ -185,33 +197,36 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("count", 2, LOADING | STALE, NOKEYS, command_count).doc(
-        "server",
-        "2.8.13",
-        "Returns a count of commands.",
-    ),
+    CommandSpec::new("count", 2, LOADING | STALE, NOKEYS, command_count)
+        .doc("server", "2.8.13", "Returns a count of commands.")
+        .acl(categories::CONNECTION),
     CommandSpec::new("info", -2, LOADING | STALE, NOKEYS, command_info)
         .doc(
             "server",
             "2.8.13",
             "Returns information about one, multiple or all commands.",
         )
-        .syntax("[command-name [command-name ...]]"),
+        .syntax("[command-name [command-name ...]]")
+        .acl(categories::CONNECTION),
     CommandSpec::new("docs", -2, LOADING | STALE, NOKEYS, command_docs)
         .doc(
             "server",
             "7.0.0",
             "Returns documentary information about one, multiple or all commands.",
         )
-        .syntax("[command-name [command-name ...]]"),
+        .syntax("[command-name [command-name ...]]")
+        .acl(categories::CONNECTION),
     CommandSpec::new("list", -2, LOADING | STALE, NOKEYS, command_list)
         .doc("server", "7.0.0", "Returns a list of command names.")
-        .syntax("[FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>:filterby]"),
-    CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, command_help).doc(
-        "server",
-        "5.0.0",
-        "Returns helpful text about the different subcommands.",
-    ),
+        .syntax("[FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>:filterby]")
+        .acl(categories::CONNECTION),
+    CommandSpec::new("help", 2, LOADING | STALE, NOKEYS, command_help)
+        .doc(
+            "server",
+            "5.0.0",
+            "Returns helpful text about the different subcommands.",
+        )
+        .acl(categories::CONNECTION),
 ];
 
 static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
@@ -725,8 +740,11 @@ fn write_command_info(ctx: &mut Ctx<'_, '_>, full_name: &str, spec: &'static Com
     out.int(spec.keys.first as i64);
     out.int(spec.keys.last as i64);
     out.int(spec.keys.step as i64);
-    out.set_len(1);
-    out.simple(format!("@{}", spec.group).as_bytes());
+    let acl = categories::of(spec);
+    out.set_len(categories::names(acl).count());
+    for name in categories::names(acl) {
+        out.simple(format!("@{name}").as_bytes());
+    }
     out.set_len(0);
     out.array_len(0);
     out.array_len(spec.subcommands.len());
@@ -853,28 +871,40 @@ fn command_docs(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn command_list(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     let table = CommandTable::get();
+    /// What FILTERBY keeps.
+    enum Filter {
+        All,
+        Pattern(Vec<u8>),
+        /// An unknown category keeps nothing, as in Redis.
+        Category(Option<u32>),
+        /// No module is ever loaded.
+        Module,
+    }
     let filter = match args.len() {
-        2 => None,
+        2 => Filter::All,
         5 if args[2].eq_ignore_ascii_case(b"FILTERBY") => {
-            let kind = args[3].to_ascii_lowercase();
-            if !matches!(&kind[..], b"pattern" | b"aclcat" | b"module") {
+            let (kind, value) = (&args[3], &args[4]);
+            if kind.eq_ignore_ascii_case(b"PATTERN") {
+                Filter::Pattern(value.to_vec())
+            } else if kind.eq_ignore_ascii_case(b"ACLCAT") {
+                Filter::Category(categories::by_name(value))
+            } else if kind.eq_ignore_ascii_case(b"MODULE") {
+                Filter::Module
+            } else {
                 return Err(CommandError::Syntax);
             }
-            Some((kind, args[4].to_vec()))
         }
         _ => return Err(CommandError::Syntax),
     };
-    // Subcommands are listed by their full name (`client|list`), as in Redis.
+    // Subcommands are listed by their full name (`client|kill`), as in Redis.
     let mut names: Vec<&str> = table
         .all
         .iter()
         .filter(|(name, spec)| match &filter {
-            None => true,
-            Some((kind, value)) => match &kind[..] {
-                b"pattern" => glob_match(value, name.as_bytes(), true),
-                b"aclcat" => spec.group.as_bytes().eq_ignore_ascii_case(value),
-                _ => false,
-            },
+            Filter::All => true,
+            Filter::Pattern(pattern) => glob_match(pattern, name.as_bytes(), true),
+            Filter::Category(Some(category)) => categories::of(spec) & category != 0,
+            Filter::Category(None) | Filter::Module => false,
         })
         .map(|(name, _)| name.as_str())
         .collect();

@@ -378,9 +378,7 @@ fn info_clients(ctx: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
 
 /// Bytes the allocator holds for the program (jemalloc's `stats.allocated`).
 pub fn allocated_bytes() -> u64 {
-    use tikv_jemalloc_ctl::{epoch, stats};
-    let _ = epoch::advance();
-    stats::allocated::read().unwrap_or(0) as u64
+    crate::util::alloc::allocated()
 }
 
 /// Resident set size, from /proc.

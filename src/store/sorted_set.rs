@@ -75,7 +75,7 @@
 //! Measured with [`SortedSet::heap_bytes`] for 1M members of 20 bytes: about
 //! 96 bytes per member with random scores and 89 with ascending scores (RSS
 //! grows by about 94). That breaks down as 32 bytes for the member's own
-//! allocation (glibc rounding), 25 for the slab entry, 17 for the hash table
+//! allocation (its jemalloc size class), 25 for the slab entry, 17 for the hash table
 //! (2^21 slots at this size; between about 11 and 21 depending on where the
 //! power-of-two size lands), and about 20 (random) or 13 (sequential) for the
 //! B+ tree. Redis's skiplist and dict use more for the same data. Capacity
@@ -166,14 +166,9 @@ fn sum_counts(counts: &[u32]) -> usize {
     counts.iter().map(|&c| c as usize).sum()
 }
 
-/// Estimated bytes a heap allocation of `n` bytes really takes, using
-/// glibc-like malloc rounding (8-byte header, 16-byte steps, 32 minimum).
+/// Bytes a heap allocation of `n` bytes really takes: jemalloc's size class.
 fn alloc_size(n: usize) -> usize {
-    if n == 0 {
-        0
-    } else {
-        ((n + 8 + 15) & !15).max(32)
-    }
+    crate::util::alloc::size_class(n)
 }
 
 fn vec_bytes<T>(v: &Vec<T>) -> usize {
@@ -704,7 +699,7 @@ impl SortedSet {
     }
 
     /// Estimate of the heap bytes used by the set. It counts allocated
-    /// capacity plus glibc-like malloc rounding, including every member's
+    /// capacity rounded to jemalloc's size classes, including every member's
     /// own allocation. O(n / 64).
     pub fn heap_bytes(&self) -> usize {
         vec_bytes(&self.entries)

@@ -1,6 +1,8 @@
 //! Small pure helpers shared across the server: glob matching, number parsing and
-//! formatting exactly as Redis does them, clocks, and blocking work on the runtime.
+//! formatting exactly as Redis does them, clocks, blocking work on the runtime, and
+//! what the allocator is asked.
 
+pub mod alloc;
 pub mod blocking;
 pub mod clock;
 pub mod glob;

@@ -1,16 +1,17 @@
-//! Differential tests for the administration commands: ACL categories in `COMMAND
-//! INFO` and `COMMAND LIST`, in RESP2 and RESP3.
+//! Differential tests for the administration commands, in RESP2 and RESP3: ACL
+//! categories in `COMMAND INFO` and `COMMAND LIST`, and MEMORY.
 //!
 //! broker-server's command set is a subset of Redis 7.0's (plus two CLIENT
 //! subcommands from 7.2), so lists of commands are compared on the commands both
-//! servers have.
+//! servers have. MEMORY's figures are broker-server's own by design (see
+//! tests/memory.rs); here its texts, errors and reply shapes are compared.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use broker_server::protocol::Reply;
-use common::{Differential, RawClient, in_both_protocols};
+use common::{Differential, RawClient, differential_script_tests, in_both_protocols};
 
 fn text(reply: &Reply) -> String {
     match reply {
@@ -116,5 +117,98 @@ fn command_list_filters_by_acl_category_and_lists_subcommands() {
         ];
         let (theirs, ours) = pair.both(&pattern);
         assert_eq!(names(&ours), names(&theirs));
+    });
+}
+
+const MEMORY: &str = "
+MEMORY HELP
+MEMORY
+MEMORY NOSUCH
+MEMORY HELP extra
+MEMORY USAGE
+MEMORY STATS extra
+MEMORY DOCTOR extra
+MEMORY PURGE extra
+MEMORY MALLOC-STATS extra
+MEMORY PURGE
+MEMORY USAGE missing
+MEMORY USAGE missing SAMPLES 3
+MEMORY USAGE missing SAMPLES 0
+MEMORY USAGE missing SAMPLES -1
+MEMORY USAGE missing SAMPLES x
+MEMORY USAGE missing SAMPLES
+MEMORY USAGE missing FOO 1
+SET k v
+MEMORY USAGE k SAMPLES -1
+MEMORY USAGE k SAMPLES 99999999999999999999
+MEMORY USAGE k samples 1 FOO
+MULTI
+MEMORY USAGE missing
+MEMORY USAGE k SAMPLES
+EXEC
+";
+
+differential_script_tests! {
+    memory_texts_and_errors_resp2, memory_texts_and_errors_resp3 => MEMORY;
+}
+
+/// The field names of a map reply (a RESP3 map or a RESP2 flat array).
+fn field_names(reply: &Reply) -> Vec<String> {
+    match reply {
+        Reply::Map(pairs) => pairs.iter().map(|(k, _)| text(k)).collect(),
+        Reply::Array(items) => items.iter().step_by(2).map(text).collect(),
+        other => panic!("not a map: {other:?}"),
+    }
+}
+
+#[test]
+fn memory_stats_uses_redis_names_in_redis_order() {
+    in_both_protocols(|pair| {
+        pair.both(&[b"SET", b"k", b"v"]);
+        let (theirs, ours) = pair.both(&[b"MEMORY", b"STATS"]);
+        let (theirs, ours) = (field_names(&theirs), field_names(&ours));
+        // Every field we report is one of Redis's, and they come in its order.
+        let positions: Vec<usize> = ours
+            .iter()
+            .map(|name| {
+                theirs
+                    .iter()
+                    .position(|n| n == name)
+                    .unwrap_or_else(|| panic!("{name} is not a field of Redis's MEMORY STATS"))
+            })
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{ours:?}");
+        for name in [
+            "peak.allocated",
+            "total.allocated",
+            "db.0",
+            "keys.count",
+            "fragmentation",
+        ] {
+            assert!(
+                ours.iter().any(|n| n == name),
+                "{name} missing from {ours:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn memory_reports_are_text_like_redis() {
+    in_both_protocols(|pair| {
+        for sub in [&b"DOCTOR"[..], b"MALLOC-STATS"] {
+            let (theirs, ours) = pair.both(&[b"MEMORY", sub]);
+            let kind = |reply: &Reply| match reply {
+                Reply::Verbatim(format, _) => format!("verbatim {format:?}"),
+                Reply::Bulk(_) => "bulk".to_string(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(kind(&ours), kind(&theirs));
+        }
+        let (_, ours) = pair.both(&[b"MEMORY", b"MALLOC-STATS"]);
+        let (Reply::Verbatim(_, report) | Reply::Bulk(report)) = ours else {
+            panic!("{ours:?}")
+        };
+        assert!(report.starts_with(b"___ Begin jemalloc statistics ___"));
     });
 }

@@ -22,6 +22,7 @@ pub mod gate;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod persistence;
 pub mod pubsub;
 pub mod scripting;

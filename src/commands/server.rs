@@ -393,7 +393,8 @@ pub fn resident_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-fn human(bytes: u64) -> String {
+/// Bytes in Redis's human-readable form (`1.50M`), as INFO's `*_human` fields.
+pub fn human(bytes: u64) -> String {
     let units = ["B", "K", "M", "G", "T"];
     let mut value = bytes as f64;
     let mut unit = 0;

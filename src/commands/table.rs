@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, bits, connection, diagnostics, hashes, keys, lists, persistence, pubsub,
+    CommandSpec, bits, connection, diagnostics, hashes, keys, lists, memory, persistence, pubsub,
     scripting, server, sets, strings, transactions, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 14] {
+fn families() -> [&'static [CommandSpec]; 15] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -25,6 +25,7 @@ fn families() -> [&'static [CommandSpec]; 14] {
         scripting::COMMANDS,
         persistence::COMMANDS,
         diagnostics::COMMANDS,
+        memory::COMMANDS,
     ]
 }
 

@@ -93,6 +93,9 @@ pub struct Server {
     /// `CLIENT PAUSE`: what is held, until when, and the clients held.
     pub pause: Pause,
     memory_peak: AtomicU64,
+    /// The allocator's figure once the server's state was built (`MEMORY STATS`
+    /// `startup.allocated`).
+    pub startup_allocated: u64,
     monitors: DashMap<u64, Arc<ClientHandle>>,
     monitor_count: AtomicUsize,
     last_security_warning: Mutex<Option<Instant>>,
@@ -108,6 +111,7 @@ impl Server {
         let latency = Arc::new(LatencyMonitor::new(config.latency_monitor_threshold));
         let stats = Stats::new(CommandTable::get().len());
         stats.set_latency_tracking(config.latency_tracking);
+        let allocated = crate::util::alloc::allocated();
         Server {
             persistence: Persistence::new(&config, keyspace.clone(), latency.clone()),
             slowlog: SlowLog::new(config.slowlog_log_slower_than, config.slowlog_max_len),
@@ -126,11 +130,12 @@ impl Server {
             auth_required: AtomicBool::new(auth_required),
             notify_flags: AtomicU32::new(notify_flags),
             maxmemory: AtomicU64::new(maxmemory),
-            used_memory: AtomicU64::new(crate::commands::server::allocated_bytes()),
+            used_memory: AtomicU64::new(allocated),
             loading: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
             pause: Pause::default(),
             memory_peak: AtomicU64::new(0),
+            startup_allocated: allocated,
             monitors: DashMap::new(),
             monitor_count: AtomicUsize::new(0),
             last_security_warning: Mutex::new(None),

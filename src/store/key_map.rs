@@ -20,6 +20,11 @@ use crate::store::db::Entry;
 use crate::store::thin_bytes::ThinBytes;
 use crate::store::value::FastHasher;
 
+/// What each key costs in the map itself: its slot (thin key, value, deadline) and
+/// its position in the index with the index's control byte. The spare capacity
+/// both keep for growth is not counted.
+pub const BYTES_PER_KEY: usize = std::mem::size_of::<Slot>() + std::mem::size_of::<u32>() + 1;
+
 /// Below this many slots a map is not worth shrinking.
 const MIN_SHRINK_CAPACITY: usize = 128;
 

@@ -32,6 +32,7 @@ pub mod hashes;
 pub mod key_map;
 pub mod lcs;
 pub mod lists;
+pub mod memory;
 pub mod packed_list;
 pub mod sample;
 pub mod scan;

@@ -385,6 +385,31 @@ impl PackedList {
             + self.chunks.iter().map(|c| c.buf.capacity()).sum::<usize>()
     }
 
+    /// Bytes the list's allocations take in jemalloc's size classes: the deque of
+    /// chunk headers, plus the chunk buffers. The two end chunks, which may carry
+    /// room to grow, are always measured; of the others, only the first `samples`
+    /// are, and the rest assumed to cost as much per element (Redis's `MEMORY
+    /// USAGE` samples a quicklist's nodes likewise).
+    pub fn allocated_bytes(&self, samples: usize) -> usize {
+        use crate::util::alloc::size_class;
+        let headers = size_class(self.chunks.capacity() * std::mem::size_of::<Chunk>());
+        let chunk_bytes = |chunk: &Chunk| size_class(chunk.buf.capacity());
+        let n = self.chunks.len();
+        if n <= samples.saturating_add(2) {
+            return headers + self.chunks.iter().map(chunk_bytes).sum::<usize>();
+        }
+        let (head, tail) = (&self.chunks[0], &self.chunks[n - 1]);
+        let ends = chunk_bytes(head) + chunk_bytes(tail);
+        let interior = self.len - head.count as usize - tail.count as usize;
+        let (mut bytes, mut elements) = (0usize, 0usize);
+        for chunk in self.chunks.range(1..n - 1).take(samples.max(1)) {
+            bytes += chunk_bytes(chunk);
+            elements += chunk.count as usize;
+        }
+        let rest = bytes as f64 / elements.max(1) as f64 * interior as f64;
+        headers + ends + rest as usize
+    }
+
     /// Gives back chunk-header slots after the list has shrunk a lot (runs
     /// only when a whole chunk was dropped, so it is off the hot path).
     #[inline]

@@ -109,6 +109,12 @@ impl ThinBytes {
         unsafe { read_header(self.ptr.as_ptr()) }
     }
 
+    /// Bytes requested from the allocator for a string of `len` bytes: the length
+    /// prefix and the bytes.
+    pub fn allocation_len(len: usize) -> usize {
+        header_len(len) + len
+    }
+
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
         let (header, len) = self.header();

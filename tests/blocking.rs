@@ -1,6 +1,6 @@
 //! Blocking pops over real sockets: every rule in `commands::blocking`'s module
 //! documentation, plus a producers/consumers run that checks nothing is lost or
-//! delivered twice.
+//! delivered twice; and WAIT, which blocks on no key.
 //!
 //! Tests synchronise on `INFO blocked_clients` or on replies, never on sleeps; every
 //! wait is bounded by the socket read timeout.
@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use broker_server::protocol::Reply;
 use common::{
-    RawClient, TestServer, assert_times_out_after, block_then_unblock, blocked_clients, bulk,
-    client_id, no_waiters_left, park,
+    RawClient, TestServer, assert_answers_after, assert_times_out_after, block_then_unblock,
+    blocked_clients, bulk, client_id, no_waiters_left, park,
 };
 
 fn pair(key: &str, value: &str) -> Reply {
@@ -329,6 +329,67 @@ fn shutdown_ends_blocked_clients() {
     let mut observer = server.raw();
     let mut waiter = server.raw();
     park(&mut observer, &mut waiter, "BRPOP q 0", 1);
+    let started = Instant::now();
+    drop(server);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown waited on the blocked client"
+    );
+    assert_eq!(waiter.read_until_closed(), b"");
+}
+
+#[test]
+fn wait_for_a_replica_answers_zero_after_its_timeout() {
+    let server = TestServer::start();
+    for resp3 in [false, true] {
+        let mut client = server.raw();
+        if resp3 {
+            client.call(&["HELLO", "3"]);
+        }
+        assert_answers_after(&mut client, &[b"WAIT", b"1", b"100"], b":0\r\n", 100);
+        // Asked for no replica, it does not wait at all.
+        assert_eq!(client.call(&["WAIT", "0", "0"]), Reply::Int(0));
+    }
+    let mut observer = server.raw();
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn wait_for_ever_is_a_blocked_client_until_killed() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    let id = client_id(&mut waiter);
+    park(&mut observer, &mut waiter, "WAIT 1 0", 1);
+    let Reply::Bulk(list) = observer.call(&["CLIENT", "LIST", "ID", &id]) else {
+        panic!("CLIENT LIST did not answer a bulk string");
+    };
+    let line = String::from_utf8_lossy(&list).into_owned();
+    assert!(
+        line.contains(" flags=b ") && line.contains(" cmd=wait "),
+        "{line}"
+    );
+    assert_eq!(observer.call(&["CLIENT", "KILL", "ID", &id]), Reply::Int(1));
+    assert_eq!(waiter.read_until_closed(), b"");
+    no_waiters_left(&server, &mut observer);
+}
+
+#[test]
+fn wait_is_released_by_client_unblock_disconnect_and_shutdown() {
+    let server = TestServer::start();
+    let mut observer = server.raw();
+    let mut waiter = server.raw();
+    let id = client_id(&mut waiter);
+    let wait: &[&[u8]] = &[b"WAIT", b"2", b"0"];
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, wait, None);
+    assert_eq!(reply, b":0\r\n");
+    let reply = block_then_unblock(&mut observer, &mut waiter, &id, wait, Some("ERROR"));
+    assert_eq!(reply, b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    let mut gone = server.raw();
+    park(&mut observer, &mut gone, "WAIT 1 0", 1);
+    drop(gone);
+    blocked_clients(&mut observer, 0);
+    park(&mut observer, &mut waiter, "WAIT 1 0", 1);
     let started = Instant::now();
     drop(server);
     assert!(

@@ -1,5 +1,5 @@
 //! Differential tests for the administration commands, in RESP2 and RESP3: ACL
-//! categories in `COMMAND INFO` and `COMMAND LIST`, and MEMORY.
+//! categories in `COMMAND INFO` and `COMMAND LIST`, MEMORY and WAIT.
 //!
 //! broker-server's command set is a subset of Redis 7.0's (plus two CLIENT
 //! subcommands from 7.2), so lists of commands are compared on the commands both
@@ -11,7 +11,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use broker_server::protocol::Reply;
-use common::{Differential, RawClient, differential_script_tests, in_both_protocols};
+use common::{
+    Differential, Oracle, RawClient, TestServer, block_then_unblock, client_id,
+    differential_script_tests, in_both_protocols,
+};
 
 fn text(reply: &Reply) -> String {
     match reply {
@@ -211,4 +214,69 @@ fn memory_reports_are_text_like_redis() {
         };
         assert!(report.starts_with(b"___ Begin jemalloc statistics ___"));
     });
+}
+
+// Without replicas, WAIT answers 0: at once for 0 replicas or inside MULTI, after
+// its timeout otherwise (tests/blocking.rs times it).
+const WAIT: &str = "
+WAIT 0 0
+WAIT -1 0
+WAIT 0 100
+WAIT x 0
+WAIT 99999999999999999999 0
+WAIT 1 x
+WAIT 1 1.5
+WAIT 1 0.0
+WAIT 1 -1
+WAIT 0 -1
+WAIT x -1
+WAIT 1 99999999999999999999
+WAIT 1
+WAIT 1 2 3
+WAIT
+MULTI
+WAIT 1 0
+WAIT 5 100000
+WAIT x 0
+WAIT 1 x
+EXEC
+MULTI
+WAIT 1
+EXEC
+";
+
+differential_script_tests! {
+    wait_resp2, wait_resp3 => WAIT;
+}
+
+#[test]
+fn wait_is_not_allowed_in_scripts() {
+    in_both_protocols(|pair| {
+        pair.check(&[b"EVAL", b"return redis.call('wait', 0, 0)", b"0"]);
+    });
+}
+
+#[test]
+fn a_wait_ended_by_client_unblock_answers_as_redis() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    for resp3 in [false, true] {
+        let mut waiters = Differential::with_protocol(&oracle, &server, resp3);
+        let mut observers = Differential::new(&oracle, &server);
+        let redis_id = client_id(&mut waiters.redis);
+        let our_id = client_id(&mut waiters.ours);
+        for mode in [None, Some("TIMEOUT"), Some("ERROR")] {
+            let wait: &[&[u8]] = &[b"WAIT", b"1", b"0"];
+            let theirs = block_then_unblock(
+                &mut observers.redis,
+                &mut waiters.redis,
+                &redis_id,
+                wait,
+                mode,
+            );
+            let ours =
+                block_then_unblock(&mut observers.ours, &mut waiters.ours, &our_id, wait, mode);
+            assert_eq!(ours, theirs, "CLIENT UNBLOCK {mode:?}");
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! it, and `CLIENT UNBLOCK`. The list family's BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and
 //! BLMPOP use it, and the sorted-set family's BZPOPMIN, BZPOPMAX and BZMPOP, each
 //! family with its own [`ServeOp`]. The mechanism (queues, hand-off, leaving) is in
-//! [`crate::store::waiters`].
+//! [`crate::store::waiters`]. WAIT parks on no key at all
+//! ([`block_without_keys`]): nothing serves it, and it ends as the others do when
+//! they are not served (timeout, `CLIENT UNBLOCK`, disconnect, kill, shutdown).
 //!
 //! # The rules, as Redis 7.0 behaves
 //! 1. **Serve at once when possible.** The keys are examined in argument order and the
@@ -67,7 +69,8 @@ use crate::protocol::{Args, Protocol, ReplyWriter};
 use crate::pubsub::notify;
 use crate::server::Server;
 use crate::server::client::{ClientHandle, ReplyMode};
-use crate::store::waiters::{ServeOp, UnblockReason, Waiter, Wake};
+use crate::store::DbView;
+use crate::store::waiters::{Delivery, ReadyKeys, ServeOp, UnblockReason, Waiter, Wake};
 use crate::util::clock::now_ms;
 use crate::util::numbers::{decimal_above, parse_long_double};
 
@@ -102,12 +105,23 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CommandErro
     })
 }
 
+/// What a wait answers when it ends without being served: on timeout, and when
+/// `CLIENT UNBLOCK ... TIMEOUT` ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unserved {
+    /// The null array (`*-1`, `_` in RESP3): the blocking pops.
+    NullArray,
+    /// The integer 0: WAIT, for the replicas that acknowledged (there are none).
+    Zero,
+}
+
 /// A wait a handler registered, for the connection to carry out.
 pub struct Blocked {
     waiter: Arc<Waiter>,
     receiver: oneshot::Receiver<Wake>,
     /// Unix milliseconds; `None` waits forever.
     pub deadline_ms: Option<u64>,
+    unserved: Unserved,
     /// `CLIENT REPLY OFF` or `SKIP` was in force when the command ran: the gate
     /// drops replies as they are written, and this one comes later.
     silent: bool,
@@ -127,13 +141,54 @@ pub fn block<'k>(
     let server = ctx.server;
     let (waiter, receiver) = Waiter::new(&server.keyspace, ctx.client.id, ctx.client.db, keys, op);
     ctx.locked().register(&waiter);
+    park(ctx, waiter, receiver, deadline_ms, Unserved::NullArray);
+}
+
+/// Parks the calling client on no key at all, until the deadline (`None`: for
+/// ever), `CLIENT UNBLOCK`, a disconnect, a kill or shutdown; nothing serves it.
+/// On timeout it answers `unserved`.
+pub fn block_without_keys(ctx: &mut Ctx<'_, '_>, deadline_ms: Option<u64>, unserved: Unserved) {
+    let keys: [&[u8]; 0] = [];
+    let (waiter, receiver) = Waiter::new(
+        &ctx.server.keyspace,
+        ctx.client.id,
+        ctx.client.db,
+        keys,
+        Box::new(NothingToServe),
+    );
+    park(ctx, waiter, receiver, deadline_ms, unserved);
+}
+
+/// The serve operation of a wait on no key, which is never asked to serve.
+struct NothingToServe;
+
+impl ServeOp for NothingToServe {
+    fn can_serve(&self, _: &mut DbView<'_, '_>, _: &[u8]) -> bool {
+        false
+    }
+
+    fn serve(&self, _: &mut DbView<'_, '_>, _: &[u8], _: &mut ReadyKeys) -> Delivery {
+        unreachable!("a wait on no key is in no key's queue")
+    }
+}
+
+/// Makes the client's connection wait for `waiter` once the handler returns, and
+/// counts it in `blocked_clients`.
+fn park(
+    ctx: &mut Ctx<'_, '_>,
+    waiter: Arc<Waiter>,
+    receiver: oneshot::Receiver<Wake>,
+    deadline_ms: Option<u64>,
+    unserved: Unserved,
+) {
     *ctx.client.handle.blocked_on.lock() = Some(waiter.clone());
-    server.blocked.fetch_add(1, Ordering::Relaxed);
+    ctx.server.blocked.fetch_add(1, Ordering::Relaxed);
     let silent = ctx.client.reply_mode != ReplyMode::On;
     ctx.client.blocked = Some(Blocked {
         waiter,
         receiver,
         deadline_ms,
+        unserved,
         silent,
         deferred: None,
     });
@@ -171,7 +226,8 @@ impl<'s> Waiting<'s> {
     }
 
     /// Ends the wait (woken with `wake`, or timed out with `None`) and writes the
-    /// reply: the delivery, the timeout's null array, or the `UNBLOCKED` error.
+    /// reply: the delivery, the timeout's [`Unserved`] reply, or the `UNBLOCKED`
+    /// error.
     pub fn finish(mut self, wake: Option<Wake>, out: &mut Vec<u8>, protocol: Protocol) {
         let raced = self.leave(false);
         let wake = wake.or(raced);
@@ -187,7 +243,10 @@ impl<'s> Waiting<'s> {
             Some(Wake::Unblocked(UnblockReason::Error)) => {
                 reply.error(CommandError::Unblocked.reply_text().as_bytes())
             }
-            Some(Wake::Unblocked(UnblockReason::Timeout)) | None => reply.null_array(),
+            Some(Wake::Unblocked(UnblockReason::Timeout)) | None => match self.blocked.unserved {
+                Unserved::NullArray => reply.null_array(),
+                Unserved::Zero => reply.int(0),
+            },
         }
     }
 

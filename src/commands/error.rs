@@ -65,7 +65,7 @@ pub enum CommandError {
     /// A command refused in RESP2 subscribed mode; carries the lower-case name.
     SubscribedContext(String),
     TimeoutNotFloat,
-    /// A timeout in milliseconds that is not an integer (`CLIENT PAUSE`).
+    /// A timeout in milliseconds that is not an integer (`CLIENT PAUSE`, `WAIT`).
     TimeoutNotInteger,
     TimeoutNegative,
     /// `CLIENT PAUSE` with a mode other than WRITE or ALL.

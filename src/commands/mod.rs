@@ -31,6 +31,7 @@ pub mod sets;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub mod wait;
 pub mod zsets;
 
 pub use context::{Ctx, Effects, Flow};

@@ -5,11 +5,11 @@ use std::sync::LazyLock;
 
 use crate::commands::{
     CommandSpec, bits, connection, diagnostics, hashes, keys, lists, memory, persistence, pubsub,
-    scripting, server, sets, strings, transactions, zsets,
+    scripting, server, sets, strings, transactions, wait, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 15] {
+fn families() -> [&'static [CommandSpec]; 16] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -26,6 +26,7 @@ fn families() -> [&'static [CommandSpec]; 15] {
         persistence::COMMANDS,
         diagnostics::COMMANDS,
         memory::COMMANDS,
+        wait::COMMANDS,
     ]
 }
 

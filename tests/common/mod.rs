@@ -430,8 +430,22 @@ pub fn block_then_unblock(
 /// Runs the blocking `command`, which must time out with the RESP2 null array
 /// after waiting at least `at_least_ms` (and not seconds longer).
 pub fn assert_times_out_after(client: &mut RawClient, command: &[&[u8]], at_least_ms: u64) {
+    assert_answers_after(client, command, b"*-1\r\n", at_least_ms);
+}
+
+/// Runs the blocking `command`, which must answer `expected` (raw bytes) after
+/// waiting at least `at_least_ms` (and not seconds longer).
+pub fn assert_answers_after(
+    client: &mut RawClient,
+    command: &[&[u8]],
+    expected: &[u8],
+    at_least_ms: u64,
+) {
     let started = Instant::now();
-    assert_eq!(client.call_raw(command), b"*-1\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&client.call_raw(command)),
+        String::from_utf8_lossy(expected)
+    );
     let waited = started.elapsed();
     let at_least = Duration::from_millis(at_least_ms);
     assert!(waited >= at_least, "{waited:?} < {at_least:?}");

@@ -1,5 +1,5 @@
 //! Differential tests for the administration commands, in RESP2 and RESP3: ACL
-//! categories in `COMMAND INFO` and `COMMAND LIST`, MEMORY and WAIT.
+//! categories in `COMMAND INFO` and `COMMAND LIST`, MEMORY, WAIT and ACL.
 //!
 //! broker-server's command set is a subset of Redis 7.0's (plus two CLIENT
 //! subcommands from 7.2), so lists of commands are compared on the commands both
@@ -279,4 +279,156 @@ fn a_wait_ended_by_client_unblock_answers_as_redis() {
             assert_eq!(ours, theirs, "CLIENT UNBLOCK {mode:?}");
         }
     }
+}
+
+const ACL: &str = "
+ACL HELP
+ACL
+ACL NOSUCH
+ACL HELP extra
+ACL WHOAMI
+ACL WHOAMI extra
+ACL USERS
+ACL USERS extra
+ACL LIST
+ACL LIST extra
+ACL GETUSER default
+ACL GETUSER nobody
+ACL GETUSER Default
+ACL GETUSER
+ACL GETUSER default extra
+ACL CAT
+ACL CAT nosuch
+ACL CAT a b
+ACL GENPASS 0
+ACL GENPASS -5
+ACL GENPASS 4097
+ACL GENPASS x
+ACL GENPASS 1 2
+ACL DRYRUN default get x
+ACL DRYRUN default GET x
+ACL DRYRUN default get
+ACL DRYRUN default get a b
+ACL DRYRUN default nosuch
+ACL DRYRUN default client
+ACL DRYRUN default client nosuch
+ACL DRYRUN default client kill
+ACL DRYRUN default client id
+ACL DRYRUN default config get maxmemory
+ACL DRYRUN nobody get x
+ACL DRYRUN default
+ACL SETUSER
+ACL DELUSER
+ACL LOAD extra
+ACL SAVE extra
+MULTI
+ACL WHOAMI
+ACL LIST
+EXEC
+";
+
+differential_script_tests! {
+    acl_resp2, acl_resp3 => ACL;
+}
+
+#[test]
+fn acl_cat_lists_redis_categories_and_their_commands() {
+    in_both_protocols(|pair| {
+        let categories = names(&pair.both(&[b"ACL", b"CAT"]).0);
+        let ours_all = names(&call(&mut pair.ours, &["COMMAND", "LIST"]));
+        let theirs_all = names(&call(&mut pair.redis, &["COMMAND", "LIST"]));
+        for category in &categories {
+            let request = ["ACL", "CAT", category.as_str()];
+            let ours: BTreeSet<String> = names(&call(&mut pair.ours, &request))
+                .intersection(&theirs_all)
+                .cloned()
+                .collect();
+            let theirs: BTreeSet<String> = names(&call(&mut pair.redis, &request))
+                .intersection(&ours_all)
+                .cloned()
+                .collect();
+            assert_eq!(ours, theirs, "ACL CAT {category}");
+        }
+        // A category with no command here lists nothing, and names any case.
+        assert_eq!(
+            call(&mut pair.ours, &["ACL", "CAT", "stream"]),
+            Reply::Array(vec![])
+        );
+        let upper = call(&mut pair.ours, &["ACL", "CAT", "CONNECTION"]);
+        assert_eq!(upper, call(&mut pair.ours, &["ACL", "CAT", "connection"]));
+    });
+}
+
+#[test]
+fn acl_genpass_gives_hex_of_the_bits_asked() {
+    in_both_protocols(|pair| {
+        for bits in [None, Some("1"), Some("5"), Some("255"), Some("4096")] {
+            let mut request = vec![&b"ACL"[..], b"GENPASS"];
+            request.extend(bits.map(str::as_bytes));
+            let (theirs, ours) = pair.both(&request);
+            let (theirs, ours) = (text(&theirs), text(&ours));
+            assert_eq!(ours.len(), theirs.len(), "ACL GENPASS {bits:?}");
+            assert!(
+                ours.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
+        }
+    });
+}
+
+#[test]
+fn acl_with_requirepass_shows_the_password_hash() {
+    let oracle = Oracle::start(&["--requirepass", "s3cret"]);
+    let server = TestServer::with_config(|config| config.requirepass = Some("s3cret".into()));
+    for resp3 in [false, true] {
+        let mut pair = Differential::new(&oracle, &server);
+        pair.check(&[b"ACL", b"WHOAMI"]);
+        pair.check(&[b"ACL", b"LIST"]);
+        pair.check(&[b"AUTH", b"default", b"wrong"]);
+        pair.check(&[b"AUTH", b"nobody", b"s3cret"]);
+        if resp3 {
+            pair.both(&[b"HELLO", b"3", b"AUTH", b"default", b"s3cret"]);
+        } else {
+            pair.check(&[b"AUTH", b"default", b"s3cret"]);
+        }
+        let list = pair.check(&[b"ACL", b"LIST"]);
+        let hash = b"1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0";
+        assert!(list.windows(hash.len()).any(|w| w == hash));
+        pair.check(&[b"ACL", b"GETUSER", b"default"]);
+        pair.check(&[b"ACL", b"WHOAMI"]);
+        pair.check(&[b"ACL", b"USERS"]);
+        pair.check(&[b"ACL", b"DRYRUN", b"default", b"get", b"k"]);
+    }
+}
+
+#[test]
+fn acl_user_management_is_refused_with_the_reason() {
+    let server = TestServer::start();
+    let mut client = server.raw();
+    for request in [
+        &["ACL", "SETUSER", "alice", "on"][..],
+        &["ACL", "DELUSER", "alice"],
+        &["ACL", "LOAD"],
+        &["ACL", "SAVE"],
+        &["ACL", "LOG"],
+        &["ACL", "LOG", "RESET"],
+    ] {
+        let Reply::Error(text) = client.call(request) else {
+            panic!("{request:?} was not refused")
+        };
+        let sub = request[1].to_string();
+        let expected = format!("ERR ACL {sub} is not supported: broker-server ");
+        assert!(
+            text.starts_with(expected.as_bytes()),
+            "{request:?}: {text:?}"
+        );
+    }
+    assert_eq!(
+        client.call(&["ACL", "USERS"]),
+        Reply::Array(vec![bulk(b"default")])
+    );
+}
+
+fn bulk(bytes: &[u8]) -> Reply {
+    Reply::bulk(bytes)
 }

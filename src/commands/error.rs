@@ -154,6 +154,10 @@ pub enum CommandError {
     SlowlogCount,
     /// `LATENCY GRAPH` of an event with no samples; carries the event as sent.
     NoLatencySamples(Vec<u8>),
+    /// An ACL subcommand that manages users (or the ACL log), which a server with
+    /// one user configured by `requirepass` does not have; carries the upper-case
+    /// subcommand name.
+    AclSingleUser(String),
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -228,6 +232,14 @@ impl CommandError {
             }
             ConfigRewrite(cause) => {
                 return Cow::Owned(format!("ERR Rewriting config file: {cause}"));
+            }
+            AclSingleUser(sub) if sub == "LOG" => {
+                "ERR ACL LOG is not supported: broker-server keeps no ACL log (it has one user, 'default', configured by requirepass)"
+            }
+            AclSingleUser(sub) => {
+                return Cow::Owned(format!(
+                    "ERR ACL {sub} is not supported: broker-server has one user, 'default', configured by requirepass"
+                ));
             }
             Text(text) => return text.clone(),
             WrongType => "WRONGTYPE Operation against a key holding the wrong kind of value",
@@ -424,6 +436,19 @@ mod tests {
         assert_eq!(
             CommandError::WrongArity("client|setname".into()).reply_text(),
             "ERR wrong number of arguments for 'client|setname' command"
+        );
+    }
+
+    #[test]
+    fn acl_management_is_refused_with_the_reason() {
+        assert_eq!(
+            CommandError::AclSingleUser("SETUSER".into()).reply_text(),
+            "ERR ACL SETUSER is not supported: broker-server has one user, 'default', configured by requirepass"
+        );
+        assert!(
+            CommandError::AclSingleUser("LOG".into())
+                .reply_text()
+                .starts_with("ERR ACL LOG is not supported: broker-server keeps no ACL log")
         );
     }
 }

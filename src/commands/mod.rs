@@ -9,6 +9,7 @@
 //! handler. Handlers receive a [`Ctx`] and write their reply through its typed
 //! writer; an `Err` they return is rendered by the gate from the error catalogue.
 
+pub mod acl;
 pub mod bits;
 pub mod blocking;
 pub mod categories;

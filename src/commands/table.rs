@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::commands::{
-    CommandSpec, bits, connection, diagnostics, hashes, keys, lists, memory, persistence, pubsub,
-    scripting, server, sets, strings, transactions, wait, zsets,
+    CommandSpec, acl, bits, connection, diagnostics, hashes, keys, lists, memory, persistence,
+    pubsub, scripting, server, sets, strings, transactions, wait, zsets,
 };
 
 /// Every command family, in the order `COMMAND` lists them.
-fn families() -> [&'static [CommandSpec]; 16] {
+fn families() -> [&'static [CommandSpec]; 17] {
     [
         connection::COMMANDS,
         strings::COMMANDS,
@@ -27,6 +27,7 @@ fn families() -> [&'static [CommandSpec]; 16] {
         diagnostics::COMMANDS,
         memory::COMMANDS,
         wait::COMMANDS,
+        acl::COMMANDS,
     ]
 }
 

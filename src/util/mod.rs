@@ -1,6 +1,6 @@
 //! Small pure helpers shared across the server: glob matching, number parsing and
-//! formatting exactly as Redis does them, clocks, blocking work on the runtime, and
-//! what the allocator is asked.
+//! formatting exactly as Redis does them, clocks, blocking work on the runtime,
+//! what the allocator is asked, and SHA-256.
 
 pub mod alloc;
 pub mod blocking;
@@ -8,3 +8,4 @@ pub mod clock;
 pub mod glob;
 pub mod numbers;
 pub mod random;
+pub mod sha256;

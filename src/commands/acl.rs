@@ -193,10 +193,7 @@ fn acl_cat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         }
         3 => {
             let Some(category) = categories::by_name(&args[2]) else {
-                return Err(CommandError::err(format!(
-                    "Unknown category '{}'",
-                    String::from_utf8_lossy(&args[2])
-                )));
+                return Err(CommandError::AclUnknownCategory(args[2].to_vec()));
             };
             let names = commands_in(category);
             ctx.out.array_len(names.len());
@@ -223,17 +220,9 @@ fn commands_in(category: u32) -> Vec<&'static str> {
 /// that exists, given a valid number of arguments.
 fn acl_dryrun(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     if args[2] != *USER.as_bytes() {
-        return Err(CommandError::err(format!(
-            "User '{}' not found",
-            String::from_utf8_lossy(&args[2])
-        )));
+        return Err(CommandError::AclNoSuchUser(args[2].to_vec()));
     }
-    let not_found = || {
-        CommandError::err(format!(
-            "Command '{}' not found",
-            String::from_utf8_lossy(&args[3])
-        ))
-    };
+    let not_found = || CommandError::AclNoSuchCommand(args[3].to_vec());
     let table = CommandTable::get();
     let command = table.lookup(&args[3]).ok_or_else(not_found)?;
     let argc = args.len() - 3;
@@ -252,7 +241,7 @@ fn acl_dryrun(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     Ok(())
 }
 
-/// The most bits ACL GENPASS hands out.
+/// The most bits ACL GENPASS hands out (the bound its error names).
 const GENPASS_MAX_BITS: i64 = 4096;
 
 /// `ACL GENPASS [bits]`: a password from the system's random source, in hex, of
@@ -264,14 +253,13 @@ fn acl_genpass(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         _ => return Err(subcommand_syntax(&args)),
     };
     if !(1..=GENPASS_MAX_BITS).contains(&bits) {
-        return Err(CommandError::err(format!(
-            "ACL GENPASS argument must be the number of bits for the output password, \
-             a positive number up to {GENPASS_MAX_BITS}"
-        )));
+        return Err(CommandError::AclGenpassBits);
     }
     let digits = (bits as usize).div_ceil(4);
-    let password = random_hex(digits)
-        .map_err(|error| CommandError::err(format!("cannot read /dev/urandom: {error}")))?;
+    let password = random_hex(digits).map_err(|error| {
+        tracing::warn!(%error, "ACL GENPASS could not read /dev/urandom");
+        CommandError::NoRandomSource
+    })?;
     ctx.out.bulk(password.as_bytes());
     Ok(())
 }

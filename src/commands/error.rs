@@ -158,6 +158,18 @@ pub enum CommandError {
     /// one user configured by `requirepass` does not have; carries the upper-case
     /// subcommand name.
     AclSingleUser(String),
+    /// `ACL CAT` of a category that does not exist; carries the name as sent.
+    AclUnknownCategory(Vec<u8>),
+    /// `ACL DRYRUN` for a user that does not exist; carries the name as sent.
+    AclNoSuchUser(Vec<u8>),
+    /// `ACL DRYRUN` of an unknown command or subcommand; carries the command as sent.
+    AclNoSuchCommand(Vec<u8>),
+    /// `ACL GENPASS` with a bit count outside 1 to 4096.
+    AclGenpassBits,
+    /// The system's random source could not be read (`ACL GENPASS`).
+    NoRandomSource,
+    /// `MEMORY PURGE` that jemalloc refused.
+    PurgeRefused,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
 }
@@ -232,6 +244,24 @@ impl CommandError {
             }
             ConfigRewrite(cause) => {
                 return Cow::Owned(format!("ERR Rewriting config file: {cause}"));
+            }
+            AclUnknownCategory(name) => {
+                return Cow::Owned(format!(
+                    "ERR Unknown category '{}'",
+                    String::from_utf8_lossy(name)
+                ));
+            }
+            AclNoSuchUser(name) => {
+                return Cow::Owned(format!(
+                    "ERR User '{}' not found",
+                    String::from_utf8_lossy(name)
+                ));
+            }
+            AclNoSuchCommand(name) => {
+                return Cow::Owned(format!(
+                    "ERR Command '{}' not found",
+                    String::from_utf8_lossy(name)
+                ));
             }
             AclSingleUser(sub) if sub == "LOG" => {
                 "ERR ACL LOG is not supported: broker-server keeps no ACL log (it has one user, 'default', configured by requirepass)"
@@ -341,6 +371,11 @@ impl CommandError {
             ScriptDebugUnsupported => {
                 "ERR SCRIPT DEBUG is not supported by broker-server: the Lua debugger is not implemented"
             }
+            AclGenpassBits => {
+                "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096"
+            }
+            NoRandomSource => "ERR the system's random source (/dev/urandom) could not be read",
+            PurgeRefused => "ERR the allocator refused to purge its arenas",
             ReplicationUnsupported => {
                 "ERR broker-server does not replicate: only REPLICAOF NO ONE is accepted (it is always a master)"
             }

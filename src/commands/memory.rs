@@ -344,9 +344,7 @@ fn memory_malloc_stats(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
 
 fn memory_purge(ctx: &mut Ctx<'_, '_>, _: Args<'_>) -> CmdResult {
     if !alloc::purge() {
-        return Err(CommandError::err(
-            "the allocator refused to purge its arenas",
-        ));
+        return Err(CommandError::PurgeRefused);
     }
     ctx.out.ok();
     Ok(())

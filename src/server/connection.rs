@@ -23,6 +23,7 @@
 //! write whose effect a reply could show. Many connections wait on the same log
 //! write (and fsync), which is what makes group commit pay.
 
+use std::io;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -299,20 +300,30 @@ async fn wait_blocked(
                 handle.outbox.drain_into(output);
                 write_out(server, &handle, stream, output).await?;
             }
-            read = stream.read_buf(input) => match read {
-                Ok(0) => return Err(Ending::ClientClosed),
-                Ok(n) => {
-                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    if input.len() as u64 > server.config.read().client_query_buffer_limit {
-                        return Err(Ending::QueryBufferLimit);
-                    }
-                }
-                Err(error) => return Err(Ending::Io(error)),
-            },
+            read = stream.read_buf(input) => took_input(server, read, input)?,
         }
     };
     waiting.finish(wake, output, client.protocol);
     Ok(())
+}
+
+/// Accounts for a read made while the client waits (blocked, or held by a pause):
+/// nothing is executed, but the query buffer limit still applies.
+fn took_input(server: &Server, read: io::Result<usize>, input: &BytesMut) -> Result<(), Ending> {
+    match read {
+        Ok(0) => Err(Ending::ClientClosed),
+        Ok(n) => {
+            server
+                .stats
+                .net_input_bytes
+                .fetch_add(n as u64, Ordering::Relaxed);
+            if input.len() as u64 > server.config.read().client_query_buffer_limit {
+                return Err(Ending::QueryBufferLimit);
+            }
+            Ok(())
+        }
+        Err(error) => Err(Ending::Io(error)),
+    }
 }
 
 /// Waits while `CLIENT PAUSE` holds the client's next request (first in `input`):
@@ -356,16 +367,7 @@ async fn wait_unpaused(
                 handle.outbox.drain_into(&mut output);
                 write_out(server, &handle, stream, &mut output).await?;
             }
-            read = stream.read_buf(input) => match read {
-                Ok(0) => return Err(Ending::ClientClosed),
-                Ok(n) => {
-                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    if input.len() as u64 > server.config.read().client_query_buffer_limit {
-                        return Err(Ending::QueryBufferLimit);
-                    }
-                }
-                Err(error) => return Err(Ending::Io(error)),
-            },
+            read = stream.read_buf(input) => took_input(server, read, input)?,
         }
     }
 }

@@ -371,7 +371,8 @@ pub fn record_call(
         client.redacted.clear();
         return;
     }
-    let usec = now_us().saturating_sub(started_us);
+    let ended_us = now_us();
+    let usec = ended_us.saturating_sub(started_us);
     let index = CommandTable::get().index(spec);
     let stat = server.stats.command(index);
     stat.record_call(usec, failed);
@@ -394,7 +395,7 @@ pub fn record_call(
         if loggable && server.slowlog.wants(usec) {
             server
                 .slowlog
-                .push(slow_command(client, args, usec), now_ms() / 1000);
+                .push(slow_command(client, args, usec), ended_us / 1_000_000);
         }
     }
     client.handle.set_last_command(index);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use broker_server::protocol::Reply;
 use common::{
     RawClient, TestServer, assert_answers_after, assert_times_out_after, block_then_unblock,
-    blocked_clients, bulk, client_id, no_waiters_left, park,
+    blocked_clients, bulk, client_id, client_line, no_waiters_left, park,
 };
 
 fn pair(key: &str, value: &str) -> Reply {
@@ -235,10 +235,7 @@ fn client_list_flags_a_blocked_client() {
     let mut waiter = server.raw();
     let id = client_id(&mut waiter);
     park(&mut observer, &mut waiter, "BRPOP q 0", 1);
-    let Reply::Bulk(list) = observer.call(&["CLIENT", "LIST", "ID", &id]) else {
-        panic!("CLIENT LIST did not answer a bulk string");
-    };
-    let line = String::from_utf8_lossy(&list).into_owned();
+    let line = client_line(&mut observer, &id);
     assert!(line.contains(" flags=b "), "{line}");
     observer.call(&["CLIENT", "UNBLOCK", &id]);
     assert_eq!(waiter.read_raw(), b"*-1\r\n");
@@ -361,10 +358,7 @@ fn wait_for_ever_is_a_blocked_client_until_killed() {
     let mut waiter = server.raw();
     let id = client_id(&mut waiter);
     park(&mut observer, &mut waiter, "WAIT 1 0", 1);
-    let Reply::Bulk(list) = observer.call(&["CLIENT", "LIST", "ID", &id]) else {
-        panic!("CLIENT LIST did not answer a bulk string");
-    };
-    let line = String::from_utf8_lossy(&list).into_owned();
+    let line = client_line(&mut observer, &id);
     assert!(
         line.contains(" flags=b ") && line.contains(" cmd=wait "),
         "{line}"

@@ -69,6 +69,23 @@ impl Process {
             dir,
         }
     }
+
+    /// Sends `SIG<signal>` and waits (20 s at most) for the exit code.
+    fn signal_and_wait(&mut self, signal: &str) -> Option<i32> {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "did not exit after SIG{signal}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Process {
@@ -163,20 +180,7 @@ fn sigterm_shuts_down_gracefully() {
         let mut process = Process::start(&[]);
         let mut client = RawClient::tcp(format!("127.0.0.1:{}", process.port).parse().unwrap());
         assert_eq!(client.call_raw(&[b"SET", b"k", b"v"]), b"+OK\r\n");
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &process.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let code = loop {
-            if let Some(status) = process.child.try_wait().unwrap() {
-                break status.code();
-            }
-            assert!(Instant::now() < deadline, "did not exit after SIG{signal}");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(code, Some(0), "SIG{signal}");
+        assert_eq!(process.signal_and_wait(signal), Some(0), "SIG{signal}");
         assert!(client.read_until_closed().is_empty());
     }
 }
@@ -346,20 +350,7 @@ fn sigterm_ends_a_server_whose_clients_are_paused() {
     let mut writer = connect(&process);
     writer.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n");
     common::blocked_clients(&mut controller, 1);
-    let status = Command::new("kill")
-        .args(["-TERM", &process.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let code = loop {
-        if let Some(status) = process.child.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(code, Some(0));
+    assert_eq!(process.signal_and_wait("TERM"), Some(0));
     // The held write was never executed nor answered.
     assert!(writer.read_until_closed().is_empty());
 }

@@ -470,15 +470,7 @@ fn lookups_count_hits_and_misses_as_redis_does() {
         LCS s missing
         LCS l s",
     );
-    let counts = |info: Vec<u8>| -> Vec<String> {
-        String::from_utf8_lossy(&info)
-            .lines()
-            .filter(|line| line.starts_with("keyspace_"))
-            .map(str::to_owned)
-            .collect()
-    };
-    let redis = counts(pair.redis.call_raw(&[b"INFO", b"stats"]));
-    let ours = counts(pair.ours.call_raw(&[b"INFO", b"stats"]));
+    let (redis, ours) = pair.keyspace_counts();
     assert_eq!(ours, redis);
     assert_eq!(redis.len(), 2, "{redis:?}");
 }
@@ -588,30 +580,8 @@ fn watch_fires_only_for_bit_writes_that_change_something() {
     }
 }
 
-/// A small deterministic generator, so a failure always replays the same sequence.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % bound
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.next(items.len() as u64) as usize]
-    }
-
-    /// A small index, often negative.
-    fn index(&mut self, span: i64) -> String {
-        (self.next(2 * span as u64 + 1) as i64 - span).to_string()
-    }
-}
-
 /// One random BITFIELD operation, appended to `words`.
-fn random_field_op(random: &mut Lcg, words: &mut Vec<String>) {
+fn random_field_op(random: &mut common::Lcg, words: &mut Vec<String>) {
     if random.next(5) == 0 {
         words.push("OVERFLOW".into());
         words.push(random.pick(&["WRAP", "SAT", "FAIL", "sat"]).into());
@@ -641,7 +611,7 @@ fn random_field_op(random: &mut Lcg, words: &mut Vec<String>) {
 }
 
 /// One random command over `keys`.
-fn random_command(random: &mut Lcg, keys: &[&str]) -> Vec<String> {
+fn random_command(random: &mut common::Lcg, keys: &[&str]) -> Vec<String> {
     let key = random.pick(keys).to_string();
     let other = random.pick(keys).to_string();
     let unit = || ["BYTE", "BIT", "bit"];
@@ -740,7 +710,7 @@ fn random_sequences_match() {
     let keys = ["b1", "b2", "b3", "b4", "list"];
     for (resp3, seed) in [(false, 0xb175_u64), (true, 0x5eed)] {
         let mut pair = Differential::with_protocol(&oracle, &server, resp3);
-        let mut random = Lcg(seed);
+        let mut random = common::Lcg(seed);
         pair.check(&[b"FLUSHALL"]);
         for step in 0..2500 {
             if step % 500 == 0 {

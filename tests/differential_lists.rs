@@ -413,26 +413,13 @@ fn large_and_many_elements() {
     pair.check(&[b"LRANGE", b"big", b"0", b"-1"]);
 }
 
-/// A small deterministic generator, so a failure always replays the same sequence.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % bound
-    }
-}
-
 /// Thousands of random list commands over three keys, compared reply by reply.
 #[test]
 fn random_sequences_match() {
     let oracle = Oracle::start(&[]);
     let server = TestServer::start();
     let mut pair = Differential::new(&oracle, &server);
-    let mut random = Lcg(0x11575);
+    let mut random = common::Lcg(0x11575);
     let keys = ["k1", "k2", "k3"];
     let values = ["a", "b", "c", "dd", "", "12345"];
     for _ in 0..3000 {

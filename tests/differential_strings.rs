@@ -531,16 +531,9 @@ GETEX nokey EX abc
 GETEX k EX abc
 GETEX k PERSIST",
     );
-    let counts = |info: Vec<u8>| -> Vec<String> {
-        String::from_utf8_lossy(&info)
-            .lines()
-            .filter(|line| line.starts_with("keyspace_"))
-            .map(str::to_owned)
-            .collect()
-    };
-    let redis = counts(pair.redis.call_raw(&[b"INFO", b"stats"]));
+    let (redis, ours) = pair.keyspace_counts();
     assert_eq!(redis, ["keyspace_hits:5", "keyspace_misses:3"]);
-    assert_eq!(counts(pair.ours.call_raw(&[b"INFO", b"stats"])), redis);
+    assert_eq!(ours, redis);
 }
 
 #[test]

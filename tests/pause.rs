@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use broker_server::protocol::Reply;
 use common::{
     Differential, REPLY_TIMEOUT, RawClient, TestServer, blocked_clients, bulk, client_id,
-    wait_for_info,
+    client_line, wait_for_info,
 };
 
 common::differential_script_tests! {
@@ -158,14 +158,6 @@ fn wait_held(server: &TestServer, count: usize) {
             server.state().pause.held()
         );
         std::thread::yield_now();
-    }
-}
-
-/// The `CLIENT LIST` line of client `id`.
-fn client_line(observer: &mut RawClient, id: &str) -> String {
-    match observer.call(&["CLIENT", "LIST", "ID", id]) {
-        Reply::Bulk(text) | Reply::Verbatim(_, text) => String::from_utf8(text.to_vec()).unwrap(),
-        other => panic!("CLIENT LIST answered {other:?}"),
     }
 }
 

@@ -342,6 +342,22 @@ impl Differential {
         }
     }
 
+    /// The `keyspace_hits` and `keyspace_misses` lines of `INFO stats`: Redis's,
+    /// then ours.
+    pub fn keyspace_counts(&mut self) -> (Vec<String>, Vec<String>) {
+        let counts = |info: Vec<u8>| -> Vec<String> {
+            String::from_utf8_lossy(&info)
+                .lines()
+                .filter(|line| line.starts_with("keyspace_"))
+                .map(str::to_owned)
+                .collect()
+        };
+        (
+            counts(self.redis.call_raw(&[b"INFO", b"stats"])),
+            counts(self.ours.call_raw(&[b"INFO", b"stats"])),
+        )
+    }
+
     /// Sends the same command to both and returns both replies without comparing
     /// (for replies whose order differs, such as KEYS).
     pub fn both(&mut self, args: &[&[u8]]) -> (Reply, Reply) {
@@ -391,6 +407,14 @@ pub fn blocked_clients(observer: &mut RawClient, count: usize) {
 pub fn no_waiters_left(server: &TestServer, observer: &mut RawClient) {
     blocked_clients(observer, 0);
     assert_eq!(server.state().keyspace.waiter_entries(), 0);
+}
+
+/// The `CLIENT LIST` line of client `id`.
+pub fn client_line(observer: &mut RawClient, id: &str) -> String {
+    match observer.call(&["CLIENT", "LIST", "ID", id]) {
+        Reply::Bulk(text) | Reply::Verbatim(_, text) => String::from_utf8(text.to_vec()).unwrap(),
+        other => panic!("CLIENT LIST answered {other:?}"),
+    }
 }
 
 /// The connection's `CLIENT ID`, as text for `CLIENT UNBLOCK`/`CLIENT KILL`.
@@ -591,5 +615,29 @@ pub fn scan_while_changing(
             break;
         }
         assert!(round < 1000, "the scan never ended");
+    }
+}
+
+/// A small deterministic generator for randomized differential tests, so that a
+/// failure always replays the same sequence.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// A number in `0..bound`.
+    pub fn next(&mut self, bound: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % bound
+    }
+
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next(items.len() as u64) as usize]
+    }
+
+    /// A small index, often negative.
+    pub fn index(&mut self, span: i64) -> String {
+        (self.next(2 * span as u64 + 1) as i64 - span).to_string()
     }
 }

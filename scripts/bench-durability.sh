@@ -54,7 +54,10 @@ start() {
             until redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
             ;;
         ours-*)
-            "$BIN" --port 0 --bind 127.0.0.1 --dir "$dir" --appendfsync "${config#ours-}" "$@" \
+            # ours-POLICY, or ours-POLICY-1w for a single runtime worker.
+            local policy=${config#ours-} threads=()
+            if [ "${policy%-1w}" != "$policy" ]; then policy=${policy%-1w}; threads=(--threads 1); fi
+            "$BIN" --port 0 --bind 127.0.0.1 --dir "$dir" --appendfsync "$policy" "${threads[@]}" "$@" \
                 >"$dir/log" 2>&1 &
             PID=$!
             until grep -qs "Ready to accept" "$dir/log"; do sleep 0.05; done
@@ -82,7 +85,7 @@ bench() {
     echo "$rps $(awk -v t=$((after - before)) -v n="$n" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
 }
 
-CONFIGS=(ours-always redis-always ours-everysec redis-everysec ours-no)
+CONFIGS=(ours-always ours-always-1w redis-always ours-everysec redis-everysec ours-no)
 RESULTS="$WORK/results"
 : >"$RESULTS"
 echo "== $ROUNDS rounds; SET, 100-byte values, 100k keys, $CLIENTS clients"

@@ -7,10 +7,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use broker_server::config::file::apply_file;
 use broker_server::config::{Config, LogLevel, OPTIONS};
 use broker_server::persist::LoadError;
+use broker_server::persist::log::LogWriter;
 use broker_server::server::{self, Server, VERSION};
 use clap::{Arg, ArgAction, Command};
 
@@ -234,6 +236,18 @@ fn main() -> ExitCode {
         builder.worker_threads(threads);
         builder
     };
+    // With one worker, the worker itself makes the log durable whenever it runs out
+    // of work (PERFORMANCE.md, "Durable throughput"): one round then covers every
+    // request that arrived during the previous one, as in an event loop.
+    let idle_log: IdleLog = Arc::new(OnceLock::new());
+    if threads == 1 {
+        let idle_log = idle_log.clone();
+        builder.on_thread_park(move || {
+            if let Some(log) = idle_log.get() {
+                log.round_when_idle();
+            }
+        });
+    }
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -241,10 +255,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(run(config, threads))
+    runtime.block_on(run(config, threads, idle_log))
 }
 
-async fn run(config: Config, threads: usize) -> ExitCode {
+/// Where the runtime's idle hook finds the log writer, once the server exists.
+type IdleLog = Arc<OnceLock<Arc<LogWriter>>>;
+
+async fn run(config: Config, threads: usize, idle_log: IdleLog) -> ExitCode {
     let listeners = match server::bind(&config) {
         Ok(listeners) => listeners,
         Err(error) => {
@@ -271,6 +288,11 @@ async fn run(config: Config, threads: usize) -> ExitCode {
         "broker-server starting"
     );
     let server = std::sync::Arc::new(Server::new(config));
+    if threads == 1 {
+        let log = server.persistence.log_writer();
+        log.run_rounds_when_idle();
+        let _ = idle_log.set(log);
+    }
     tokio::spawn(watch_signals(server.clone()));
     // Clients may connect while the dataset loads: they get -LOADING, and PING and
     // INFO work.

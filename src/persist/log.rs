@@ -13,10 +13,16 @@
 //! [`LogWriter::wait_durable`]).
 //!
 //! Under `always`, the `aof-writer` thread runs every round, so `fdatasync` never
-//! blocks a runtime thread. Under `everysec` and `no`, the first connection that
-//! needs a round runs it inline (a `write` to the OS), which saves two thread
-//! hand-offs per round; the thread then only picks up records nobody waits for,
-//! rewrite switches and the final stop. Rounds never overlap (one lock).
+//! blocks a runtime thread, except with a single runtime worker (`--threads 1`):
+//! there the worker runs the round itself each time it runs out of work, before it
+//! waits for more (see [`LogWriter::round_when_idle`]), as an event loop that syncs
+//! before it sleeps. A round then covers every request that arrived during the last
+//! one, and costs no thread hand-off; the writer thread only picks up stragglers.
+//!
+//! Under `everysec` and `no`, the first connection that needs a round runs it
+//! inline (a `write` to the OS), which saves two thread hand-offs per round; the
+//! thread then only picks up records nobody waits for, rewrite switches and the
+//! final stop. Rounds never overlap (one lock).
 //!
 //! # Rewrites
 //! A rewrite (see `jobs`) needs every record appended after its cut: the writer
@@ -142,6 +148,9 @@ pub struct LogWriter {
     /// Whether appends are accepted at all.
     logging: AtomicBool,
     policy: AtomicU8,
+    /// Under `always`, rounds are run by the runtime worker when it goes idle
+    /// ([`LogWriter::round_when_idle`]) instead of on every append.
+    rounds_when_idle: AtomicBool,
     /// The live file, for the background fsync.
     live: Mutex<Option<Arc<File>>>,
     /// Written since the last fsync.
@@ -186,6 +195,7 @@ impl LogWriter {
             acked_tx,
             logging: AtomicBool::new(false),
             policy: AtomicU8::new(policy as u8),
+            rounds_when_idle: AtomicBool::new(false),
             live: Mutex::new(None),
             unsynced: AtomicBool::new(false),
             size: AtomicU64::new(0),
@@ -327,10 +337,40 @@ impl LogWriter {
         let seq = state.seq;
         self.appended.store(seq, Ordering::Release);
         drop(pending);
-        if self.policy() == FsyncPolicy::Always {
+        if self.writer_runs_rounds() {
             self.wake.notify_one();
         }
         Some(seq)
+    }
+
+    /// Whether `always` rounds are left to the idle runtime worker.
+    fn idle_worker_runs_rounds(&self) -> bool {
+        self.policy() == FsyncPolicy::Always && self.rounds_when_idle.load(Ordering::Relaxed)
+    }
+
+    /// Whether an append wakes the writer thread for a round at once.
+    fn writer_runs_rounds(&self) -> bool {
+        self.policy() == FsyncPolicy::Always && !self.rounds_when_idle.load(Ordering::Relaxed)
+    }
+
+    /// Has [`round_when_idle`](Self::round_when_idle) run the `always` rounds from
+    /// now on. Only for a runtime with a single worker: with several, the workers
+    /// take turns at sleeping and their rounds would split the batches.
+    pub fn run_rounds_when_idle(&self) {
+        self.rounds_when_idle.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    /// Called by the runtime worker just before it sleeps: under `always`, runs the
+    /// round that makes every pending reply durable. The replies it releases wake
+    /// their connections, so the worker goes on to send them instead of sleeping.
+    pub fn round_when_idle(&self) {
+        if self.policy() != FsyncPolicy::Always || self.is_durable() {
+            return;
+        }
+        if let Some(mut state) = self.round.try_lock() {
+            self.round(&mut state, true);
+        }
     }
 
     /// Whether everything appended so far is acknowledged.
@@ -457,8 +497,13 @@ impl LogWriter {
         loop {
             {
                 let mut pending = self.pending.lock();
+                // Records nobody waits for, or that the idle worker has not taken
+                // yet, are picked up after one straggler delay.
+                let mut waited = false;
                 loop {
-                    let work = !pending.bytes.is_empty()
+                    let records =
+                        !pending.bytes.is_empty() && (waited || !self.idle_worker_runs_rounds());
+                    let work = records
                         || pending.switch.is_some()
                         || pending.tee_start.is_some()
                         || pending.stop
@@ -466,10 +511,11 @@ impl LogWriter {
                     if work {
                         break;
                     }
-                    if self.policy() == FsyncPolicy::Always {
+                    if self.writer_runs_rounds() {
                         self.wake.wait(&mut pending);
                     } else {
                         self.wake.wait_for(&mut pending, STRAGGLER_DELAY);
+                        waited = true;
                     }
                 }
             }

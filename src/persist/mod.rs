@@ -286,6 +286,11 @@ impl Persistence {
     // -----------------------------------------------------------------------------
     // The hook's side (see `hook`).
 
+    /// The log writer, for the runtime's idle hook (`--threads 1`).
+    pub fn log_writer(&self) -> Arc<LogWriter> {
+        self.inner.log.clone()
+    }
+
     /// Whether write commands are being logged.
     #[inline]
     pub fn logging(&self) -> bool {

@@ -11,6 +11,7 @@ use crate::commands::table::CommandTable;
 use crate::commands::{CmdResult, CommandError, CommandSpec, Ctx, container_handler, range_arg};
 use crate::protocol::Args;
 use crate::server::latency::doctor_report;
+use crate::server::stats::HistogramCounts;
 use crate::util::clock::now_ms;
 
 const NOKEYS: (i32, i32, i32) = (0, 0, 0);
@@ -249,11 +250,14 @@ fn latency_histogram(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
         }
     }
     let stats = &ctx.server.stats;
-    chosen.retain(|&index| stats.command(index).histogram.total() > 0);
+    let histograms: Vec<(usize, HistogramCounts)> = chosen
+        .into_iter()
+        .map(|index| (index, stats.command_totals(index).histogram))
+        .filter(|(_, histogram)| histogram.total() > 0)
+        .collect();
     let out = &mut ctx.out;
-    out.map_len(chosen.len());
-    for index in chosen {
-        let histogram = &stats.command(index).histogram;
+    out.map_len(histograms.len());
+    for (index, histogram) in histograms {
         let points = histogram.cumulative();
         out.bulk(table.full_name(index).as_bytes());
         out.map_len(2);

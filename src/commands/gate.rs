@@ -390,7 +390,7 @@ pub fn record_call(
         }
     } else {
         if server.stats.latency_tracking() {
-            stat.histogram.record(usec);
+            stat.record_latency(usec);
         }
         if loggable && server.slowlog.wants(usec) {
             server
@@ -436,7 +436,7 @@ impl DeferredRecord {
     /// reaches the threshold now in force.
     pub fn commit(self, server: &Server) {
         if server.stats.latency_tracking() {
-            server.stats.command(self.index).histogram.record(self.usec);
+            server.stats.command(self.index).record_latency(self.usec);
         }
         if let Some(slow) = self.slow.filter(|_| server.slowlog.wants(self.usec)) {
             server.slowlog.push(slow, now_ms() / 1000);

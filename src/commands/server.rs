@@ -15,6 +15,7 @@ use crate::config::rewrite::rewrite_file;
 use crate::config::{OPTIONS, OptionSpec, find_option};
 use crate::protocol::{Args, ReplyWriter};
 use crate::pubsub::Kind;
+use crate::server::stats::CommandTotals;
 use crate::server::{REDIS_COMPAT_VERSION, VERSION};
 use crate::store::{Shard, ShardStats};
 use crate::util::blocking::off_the_runtime;
@@ -458,16 +459,8 @@ fn info_stats(ctx: &Ctx<'_, '_>, shards: &[&Shard], text: &mut String) {
         stats.connections_received.load(Ordering::Relaxed),
     );
     field(text, "total_commands_processed", stats.total_commands());
-    field(
-        text,
-        "total_net_input_bytes",
-        stats.net_input_bytes.load(Ordering::Relaxed),
-    );
-    field(
-        text,
-        "total_net_output_bytes",
-        stats.net_output_bytes.load(Ordering::Relaxed),
-    );
+    field(text, "total_net_input_bytes", stats.net_input_bytes());
+    field(text, "total_net_output_bytes", stats.net_output_bytes());
     field(
         text,
         "rejected_connections",
@@ -526,13 +519,16 @@ fn info_cpu(_: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
 fn info_commandstats(ctx: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
     let table = CommandTable::get();
     for (index, stat) in ctx.server.stats.commands() {
-        let calls = stat.calls.load(Ordering::Relaxed);
-        let rejected = stat.rejected.load(Ordering::Relaxed);
-        let failed = stat.failed.load(Ordering::Relaxed);
+        let CommandTotals {
+            calls,
+            usec,
+            rejected,
+            failed,
+            ..
+        } = stat;
         if calls == 0 && rejected == 0 && failed == 0 {
             continue;
         }
-        let usec = stat.usec.load(Ordering::Relaxed);
         let per_call = if calls > 0 {
             usec as f64 / calls as f64
         } else {

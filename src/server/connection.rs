@@ -26,7 +26,6 @@
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -249,7 +248,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ending::ClientClosed,
                 Ok(n) => {
-                    server.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    server.stats.add_net_input(n);
                 }
                 Err(error) => return Ending::Io(error),
             },
@@ -313,10 +312,7 @@ fn took_input(server: &Server, read: io::Result<usize>, input: &BytesMut) -> Res
     match read {
         Ok(0) => Err(Ending::ClientClosed),
         Ok(n) => {
-            server
-                .stats
-                .net_input_bytes
-                .fetch_add(n as u64, Ordering::Relaxed);
+            server.stats.add_net_input(n);
             if input.len() as u64 > server.config.read().client_query_buffer_limit {
                 return Err(Ending::QueryBufferLimit);
             }
@@ -388,10 +384,7 @@ async fn write_out(
         _ = handle.kill.cancelled() => return Err(Ending::Killed),
         written = stream.write_all(output) => written.map_err(Ending::Io)?,
     }
-    server
-        .stats
-        .net_output_bytes
-        .fetch_add(output.len() as u64, Ordering::Relaxed);
+    server.stats.add_net_output(output.len());
     output.clear();
     if output.capacity() > SHRINK_ABOVE {
         output.shrink_to(READ_CHUNK);

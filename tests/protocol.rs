@@ -278,6 +278,35 @@ fn quit_answers_then_closes_and_ignores_the_rest() {
     assert_eq!(other.call_raw(&[b"GET", b"a"]), b"$1\r\n1\r\n");
 }
 
+/// `client-query-buffer-limit` and `timeout` set at run time apply to connections
+/// that were already open.
+#[test]
+fn limits_set_at_run_time_apply_to_open_connections() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let mut large = server.raw();
+    let mut idle = server.raw();
+    large.assert_open_and_idle();
+    idle.assert_open_and_idle();
+    let mut config_set = |name: &str, value: &str| {
+        assert_eq!(
+            admin.call_raw(&[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()]),
+            b"+OK\r\n"
+        );
+    };
+    // An argument still arriving, already past the new limit: closed, no reply
+    // (with no idle timeout yet, nothing else closes it).
+    config_set("client-query-buffer-limit", "1mb");
+    let mut request = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n".to_vec();
+    request.resize(request.len() + 1_100_000, b'x');
+    large.send_unless_closed(&request);
+    assert_eq!(large.read_until_closed(), b"");
+    // A client that goes idle after the change is closed after a second.
+    config_set("timeout", "1");
+    idle.assert_open_and_idle();
+    assert_eq!(idle.read_until_closed(), b"");
+}
+
 #[test]
 fn max_clients_refuses_extra_connections() {
     let server = TestServer::with_config(|c| c.maxclients = 2);

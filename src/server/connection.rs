@@ -196,13 +196,9 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             // Bring the held request (first in `input`) through the gate again.
             continue;
         }
-        // One read of the shared configuration per turn, after the batch (which may
-        // have changed it).
-        let (query_buffer_limit, idle_limit) = {
-            let config = server.config.read();
-            (config.client_query_buffer_limit, config.timeout)
-        };
-        if input.len() as u64 > query_buffer_limit {
+        // Read after the batch, which may have changed them.
+        let idle_limit = server.idle_timeout_secs();
+        if input.len() as u64 > server.query_buffer_limit() {
             tracing::warn!(
                 id = client.id,
                 "Closing client that reached max query buffer length"
@@ -313,7 +309,7 @@ fn took_input(server: &Server, read: io::Result<usize>, input: &BytesMut) -> Res
         Ok(0) => Err(Ending::ClientClosed),
         Ok(n) => {
             server.stats.add_net_input(n);
-            if input.len() as u64 > server.config.read().client_query_buffer_limit {
+            if input.len() as u64 > server.query_buffer_limit() {
                 return Err(Ending::QueryBufferLimit);
             }
             Ok(())

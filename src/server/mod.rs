@@ -84,6 +84,11 @@ pub struct Server {
     notify_flags: AtomicU32,
     /// Cached from `maxmemory` (0 = no limit), read by the command gate.
     maxmemory: AtomicU64,
+    /// Cached from `client-query-buffer-limit` and `timeout`, read by every
+    /// connection after each batch: a read of the configuration lock there would
+    /// write its reader count, a cache line every core shares.
+    query_buffer_limit: AtomicU64,
+    idle_timeout_secs: AtomicU64,
     /// The allocator's `used_memory`, refreshed by the background task: reading it
     /// afresh costs a statistics refresh, too much for every command.
     used_memory: AtomicU64,
@@ -106,6 +111,8 @@ impl Server {
         let auth_required = config.auth_required();
         let notify_flags = config_notify_flags(&config);
         let maxmemory = config.maxmemory;
+        let (query_buffer_limit, idle_timeout_secs) =
+            (config.client_query_buffer_limit, config.timeout);
         let keyspace = Arc::new(Keyspace::new(config.databases));
         keyspace.set_notify_flags(notify_flags);
         let latency = Arc::new(LatencyMonitor::new(config.latency_monitor_threshold));
@@ -130,6 +137,8 @@ impl Server {
             auth_required: AtomicBool::new(auth_required),
             notify_flags: AtomicU32::new(notify_flags),
             maxmemory: AtomicU64::new(maxmemory),
+            query_buffer_limit: AtomicU64::new(query_buffer_limit),
+            idle_timeout_secs: AtomicU64::new(idle_timeout_secs),
             used_memory: AtomicU64::new(allocated),
             loading: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
@@ -150,6 +159,18 @@ impl Server {
         self.auth_required.load(Ordering::Relaxed)
     }
 
+    /// `client-query-buffer-limit`, in bytes.
+    #[inline]
+    pub fn query_buffer_limit(&self) -> u64 {
+        self.query_buffer_limit.load(Ordering::Relaxed)
+    }
+
+    /// `timeout`: idle seconds before a client is closed (0: never).
+    #[inline]
+    pub fn idle_timeout_secs(&self) -> u64 {
+        self.idle_timeout_secs.load(Ordering::Relaxed)
+    }
+
     /// Re-reads settings that hot paths cache, after `CONFIG SET`.
     pub fn config_changed(&self) {
         let config = self.config.read();
@@ -158,6 +179,10 @@ impl Server {
         let flags = config_notify_flags(&config);
         self.notify_flags.store(flags, Ordering::Relaxed);
         self.maxmemory.store(config.maxmemory, Ordering::Relaxed);
+        self.query_buffer_limit
+            .store(config.client_query_buffer_limit, Ordering::Relaxed);
+        self.idle_timeout_secs
+            .store(config.timeout, Ordering::Relaxed);
         self.refresh_used_memory();
         self.keyspace.set_notify_flags(flags);
         self.slowlog

@@ -136,6 +136,16 @@ impl RawClient {
         self.stream.write_all(bytes).expect("send");
     }
 
+    /// Sends `bytes`, or as much of them as the server takes before it closes the
+    /// connection (a reset or a broken pipe ends the write quietly).
+    pub fn send_unless_closed(&mut self, bytes: &[u8]) {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionReset};
+        match self.stream.write_all(bytes) {
+            Err(e) if !matches!(e.kind(), BrokenPipe | ConnectionReset) => panic!("send: {e}"),
+            _ => {}
+        }
+    }
+
     /// Sends a command as a multibulk request.
     pub fn send_command(&mut self, args: &[&[u8]]) {
         self.send(&encode_command(args));

@@ -298,6 +298,9 @@ async fn run(config: Config, threads: usize, idle_log: IdleLog) -> ExitCode {
     );
     let server = std::sync::Arc::new(Server::new(config));
     if threads == 1 {
+        // One worker runs like an event loop: replies leave once per pass, and
+        // the log is synced when the pass finds nothing more to do.
+        server.write_replies_after_pass();
         let log = server.persistence.log_writer();
         log.run_rounds_when_idle();
         let _ = idle_log.set(log);

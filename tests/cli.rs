@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::RawClient;
+use common::{RawClient, encode_command};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_broker-server");
 
@@ -353,4 +353,57 @@ fn sigterm_ends_a_server_whose_clients_are_paused() {
     assert_eq!(process.signal_and_wait("TERM"), Some(0));
     // The held write was never executed nor answered.
     assert!(writer.read_until_closed().is_empty());
+}
+
+/// With one worker (`--threads 1`), replies wait until every ready connection has
+/// run (`Server::write_replies_after_pass`): concurrent pipelining clients must
+/// still each get every reply, in order.
+#[test]
+fn a_single_worker_answers_concurrent_pipelines_in_order() {
+    let process = Process::start(&["--threads", "1", "--appendonly", "no"]);
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let mut connection = connect(&process);
+            std::thread::spawn(move || {
+                for round in 0..50 {
+                    let mut pipeline = Vec::new();
+                    let mut expected = Vec::new();
+                    for i in 0..100 {
+                        let key = format!("c{client}:k{i}");
+                        let value = format!("r{round}:v{i}");
+                        pipeline.extend(encode_command(&[
+                            b"SET",
+                            key.as_bytes(),
+                            value.as_bytes(),
+                        ]));
+                        pipeline.extend(encode_command(&[b"GET", key.as_bytes()]));
+                        pipeline.extend(encode_command(&[b"INCR", b"total"]));
+                        expected.extend_from_slice(b"+OK\r\n");
+                        expected.extend(format!("${}\r\n{value}\r\n", value.len()).into_bytes());
+                    }
+                    connection.send(&pipeline);
+                    let mut received = Vec::new();
+                    for position in 0..300 {
+                        let reply = connection.read_raw();
+                        if position % 3 == 2 {
+                            // INCR's count depends on the other clients' progress.
+                            assert!(reply.starts_with(b":"), "{reply:?} for INCR");
+                        } else {
+                            received.extend(reply);
+                        }
+                    }
+                    assert_eq!(
+                        String::from_utf8_lossy(&received),
+                        String::from_utf8_lossy(&expected),
+                        "client {client}, round {round}"
+                    );
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let mut observer = connect(&process);
+    assert_eq!(observer.call_raw(&[b"GET", b"total"]), b"$5\r\n20000\r\n");
 }

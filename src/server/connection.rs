@@ -170,6 +170,12 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             .map(|blocked| Waiting::new(server, handle.clone(), blocked));
         handle.outbox.drain_into(&mut output);
         if !output.is_empty() {
+            if server.replies_after_pass() {
+                // Let every other ready connection run first: the replies of the
+                // pass then go out together, and a client woken by one reply finds
+                // the others already there (see `Server::write_replies_after_pass`).
+                tokio::task::yield_now().await;
+            }
             if let Err(ending) = write_out(server, &handle, stream, &mut output).await {
                 return ending;
             }

@@ -60,6 +60,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -103,6 +104,19 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, CommandErro
             .checked_add(millis)
             .filter(|at| *at < i64::MAX as u64)
     })
+}
+
+/// Whether a wait with deadline `deadline_ms` is over at `now_ms`. Both are whole
+/// milliseconds of a clock read by truncation, so the deadline's millisecond must
+/// have passed entirely, as in Redis (`timeout < now`): otherwise a wait that began
+/// late in a millisecond could end up to a millisecond short of its timeout.
+pub fn timed_out(deadline_ms: u64, now_ms: u64) -> bool {
+    now_ms > deadline_ms
+}
+
+/// How long to sleep at `now_ms` before [`timed_out`] can hold.
+pub fn until_timed_out(deadline_ms: u64, now_ms: u64) -> Duration {
+    Duration::from_millis(deadline_ms.saturating_add(1).saturating_sub(now_ms))
 }
 
 /// What a wait answers when it ends without being served: on timeout, and when
@@ -304,6 +318,20 @@ pub fn client_unblock(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_ends_only_once_its_deadline_millisecond_has_passed() {
+        assert!(!timed_out(1300, 1299));
+        assert!(!timed_out(1300, 1300));
+        assert!(timed_out(1300, 1301));
+        assert_eq!(until_timed_out(1300, 1000), Duration::from_millis(301));
+        assert_eq!(until_timed_out(1300, 1300), Duration::from_millis(1));
+        assert_eq!(until_timed_out(1300, 1301), Duration::ZERO);
+        assert_eq!(
+            until_timed_out(u64::MAX, 0),
+            Duration::from_millis(u64::MAX)
+        );
+    }
 
     #[test]
     fn timeouts_parse_like_redis() {

@@ -32,7 +32,7 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::commands::blocking::Waiting;
+use crate::commands::blocking::{Waiting, timed_out, until_timed_out};
 use crate::commands::gate::{Outcome, dispatch};
 use crate::protocol::decode::DecodeLimits;
 use crate::protocol::{ProtocolError, ReplyWriter, RequestDecoder};
@@ -279,9 +279,7 @@ async fn wait_blocked(
         let expiry = async {
             match deadline {
                 // Tokio caps very long sleeps; the loop re-arms until the real deadline.
-                Some(at) => {
-                    tokio::time::sleep(Duration::from_millis(at.saturating_sub(now_ms()))).await
-                }
+                Some(at) => tokio::time::sleep(until_timed_out(at, now_ms())).await,
                 None => std::future::pending::<()>().await,
             }
         };
@@ -293,7 +291,7 @@ async fn wait_blocked(
             _ = server.shutdown.cancelled() => return Err(Ending::Shutdown),
             wake = waiting.woken() => break wake,
             _ = expiry => {
-                if deadline.is_some_and(|at| now_ms() >= at) {
+                if deadline.is_some_and(|at| timed_out(at, now_ms())) {
                     break None;
                 }
             }

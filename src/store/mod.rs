@@ -234,12 +234,9 @@ impl Keyspace {
     /// script holding them has run past its limit.
     pub fn lock_or_busy(&self, mask: u64) -> Result<Locked<'_>, StoreError> {
         let mut locked = self.unlocked();
-        let mut rest = mask;
-        while rest != 0 {
-            let index = rest.trailing_zeros() as usize;
+        for index in shard_indices(mask) {
             // On `Busy`, dropping `locked` releases the shards taken so far.
             locked.hold(index, self.busy.lock(&self.shards[index])?);
-            rest &= rest - 1;
         }
         Ok(locked)
     }
@@ -248,11 +245,8 @@ impl Keyspace {
     /// for internal work that has no client to answer `-BUSY` to.
     pub fn lock(&self, mask: u64) -> Locked<'_> {
         let mut locked = self.unlocked();
-        let mut rest = mask;
-        while rest != 0 {
-            let index = rest.trailing_zeros() as usize;
+        for index in shard_indices(mask) {
             locked.hold(index, self.busy.lock_patiently(&self.shards[index]));
-            rest &= rest - 1;
         }
         locked
     }
@@ -341,6 +335,18 @@ pub const ALL_SHARDS: u64 = if SHARD_COUNT == 64 {
     (1u64 << SHARD_COUNT) - 1
 };
 
+/// The shard indices whose bits are set in `mask`, in ascending order.
+fn shard_indices(mask: u64) -> impl Iterator<Item = usize> {
+    let mut rest = mask;
+    std::iter::from_fn(move || {
+        (rest != 0).then(|| {
+            let index = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            index
+        })
+    })
+}
+
 /// A set of locked shards: what a command may touch while it runs.
 ///
 /// The locks are held without guard objects: bit `i` of `mask` set means this value
@@ -361,13 +367,10 @@ pub struct Locked<'a> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        let mut rest = self.mask;
-        while rest != 0 {
-            let index = rest.trailing_zeros() as usize;
-            // SAFETY: a set bit means this value locked the shard (`Keyspace::hold`)
+        for index in shard_indices(self.mask) {
+            // SAFETY: a set bit means this value locked the shard (`Locked::hold`)
             // and has not released it; no reference into the shard outlives `self`.
             unsafe { self.keyspace.shards[index].force_unlock(Default::default()) };
-            rest &= rest - 1;
         }
     }
 }
@@ -426,48 +429,55 @@ impl<'a> Locked<'a> {
 
     /// A held shard by index.
     pub fn shard(&mut self, index: usize) -> &mut Shard {
-        let shard = self.held_mut(index);
+        // SAFETY: the pointer is to a shard this value holds locked, and the
+        // reference borrows `self` mutably, so it is the only one and ends before
+        // `Drop` unlocks.
+        let shard = unsafe { &mut *self.held(index) };
         shard.settle(index);
         shard
     }
 
     /// A held shard by index, for reading several entries at once.
     pub fn shard_ref(&self, index: usize) -> &Shard {
-        assert!(
-            self.holds_shard(index),
-            "command touched a key outside the shards it declared"
-        );
-        // SAFETY: this value holds the shard's lock (its bit is set), and the
-        // returned reference borrows `self`, so it ends before `Drop` unlocks.
-        unsafe { &*self.keyspace.shards[index].data_ptr() }
+        // SAFETY: the pointer is to a shard this value holds locked, and the
+        // reference borrows `self`, so it ends before `Drop` unlocks.
+        unsafe { &*self.held(index) }
     }
 
     /// Every held shard, in index order. Counts as a change (callers get raw mutable
     /// access: FLUSHDB, SWAPDB...).
     pub fn shards(&mut self) -> impl Iterator<Item = (usize, &mut Shard)> {
         self.changes += 1;
-        let (keyspace, mask) = (self.keyspace, self.mask);
-        (0..SHARD_COUNT)
-            .filter(move |&index| mask & (1 << index) != 0)
-            .map(move |index| {
-                // SAFETY: this value holds the lock of every shard in `mask`, each
-                // index comes once, and the iterator borrows `self` mutably, so the
-                // references are unique and end before `Drop` unlocks.
-                let shard = unsafe { &mut *keyspace.shards[index].data_ptr() };
-                shard.settle(index);
-                (index, shard)
-            })
+        let this = &*self;
+        shard_indices(self.mask).map(move |index| {
+            // SAFETY: the pointer is to a shard this value holds locked; each index
+            // comes once and the iterator borrows `self` mutably, so the references
+            // are unique and end before `Drop` unlocks.
+            let shard = unsafe { &mut *this.held(index) };
+            shard.settle(index);
+            (index, shard)
+        })
     }
 
     /// Every held shard, read-only (INFO, DBSIZE): never waits for a capture.
     pub fn shards_ref(&self) -> impl Iterator<Item = (usize, &Shard)> {
-        (0..SHARD_COUNT)
-            .filter(|&index| self.holds_shard(index))
-            .map(|index| (index, self.shard_ref(index)))
+        shard_indices(self.mask).map(|index| (index, self.shard_ref(index)))
     }
 
     fn holds_shard(&self, index: usize) -> bool {
         self.mask & (1 << index) != 0
+    }
+
+    /// The data of held shard `index`.
+    ///
+    /// # Panics
+    /// If this value does not hold it: the command touched a key it did not declare.
+    fn held(&self, index: usize) -> *mut Shard {
+        assert!(
+            self.holds_shard(index),
+            "command touched a key outside the shards it declared"
+        );
+        self.keyspace.shards[index].data_ptr()
     }
 
     /// Takes over the lock `guard` holds on shard `index`, until `self` is dropped.
@@ -475,18 +485,6 @@ impl<'a> Locked<'a> {
         debug_assert!(!self.holds_shard(index), "a shard is locked once");
         MutexGuard::leak(guard);
         self.mask |= 1 << index;
-    }
-
-    /// A held shard, mutably, without the capture check of [`Locked::shard`].
-    fn held_mut(&mut self, index: usize) -> &mut Shard {
-        assert!(
-            self.holds_shard(index),
-            "command touched a key outside the shards it declared"
-        );
-        // SAFETY: this value holds the shard's lock (its bit is set), and the
-        // returned reference borrows `self` mutably, so it is the only one and ends
-        // before `Drop` unlocks.
-        unsafe { &mut *self.keyspace.shards[index].data_ptr() }
     }
 
     /// How many times data may have changed through these locks: bumped when a key is

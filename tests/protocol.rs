@@ -301,10 +301,53 @@ fn limits_set_at_run_time_apply_to_open_connections() {
     request.resize(request.len() + 1_100_000, b'x');
     large.send_unless_closed(&request);
     assert_eq!(large.read_until_closed(), b"");
-    // A client that goes idle after the change is closed after a second.
+    // A client idle since before the change is closed once it has idled a second
+    // more, without sending anything (Redis's client cron does the same).
     config_set("timeout", "1");
-    idle.assert_open_and_idle();
     assert_eq!(idle.read_until_closed(), b"");
+}
+
+/// The idle timeout spares, as in Redis, clients waiting on a blocking command,
+/// subscribers and monitors, however long they have been quiet.
+#[test]
+fn the_idle_timeout_spares_blocked_clients_subscribers_and_monitors() {
+    let server = TestServer::start();
+    let mut admin = server.raw();
+    let mut blocked = server.raw();
+    let mut subscriber = server.raw();
+    let mut monitor = server.raw();
+    let mut idle = server.raw();
+    assert_eq!(blocked.call_raw(&[b"CLIENT", b"ID"]).first(), Some(&b':'));
+    blocked.send_command(&[b"BLPOP", b"queue", b"0"]);
+    common::blocked_clients(&mut admin, 1);
+    assert!(
+        subscriber
+            .call_raw(&[b"SUBSCRIBE", b"news"])
+            .starts_with(b"*3\r\n")
+    );
+    assert_eq!(monitor.call_raw(&[b"MONITOR"]), b"+OK\r\n");
+    idle.assert_open_and_idle();
+    // Every other client's last interaction is older than the idle one's.
+    assert_eq!(
+        admin.call_raw(&[b"CONFIG", b"SET", b"timeout", b"1"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(idle.read_until_closed(), b"");
+    // The admin connection idles too: a fresh one checks the others.
+    let mut admin = server.raw();
+    assert_eq!(
+        admin.call_raw(&[b"CONFIG", b"SET", b"timeout", b"0"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(admin.call_raw(&[b"LPUSH", b"queue", b"task"]), b":1\r\n");
+    assert_eq!(blocked.read_raw(), b"*2\r\n$5\r\nqueue\r\n$4\r\ntask\r\n");
+    assert_eq!(admin.call_raw(&[b"PUBLISH", b"news", b"hi"]), b":1\r\n");
+    assert_eq!(
+        subscriber.read_raw(),
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
+    // The monitor saw the commands since it started.
+    assert!(monitor.read_raw().starts_with(b"+"));
 }
 
 #[test]

@@ -1,7 +1,5 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, SELECT, HELLO, AUTH and CLIENT.
 
-use std::sync::atomic::Ordering;
-
 use crate::commands::blocking;
 use crate::commands::flags::*;
 use crate::commands::table::CommandTable;
@@ -407,7 +405,7 @@ pub fn describe_client(ctx: &Ctx<'_, '_>, handle: &ClientHandle) -> String {
     if in_multi.is_some() {
         flags.push('x');
     }
-    if handle.blocked_on.lock().is_some() || handle.held.load(Ordering::Relaxed) {
+    if handle.is_blocked() {
         flags.push('b');
     }
     if info.no_evict {

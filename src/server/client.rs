@@ -158,6 +158,8 @@ pub struct ClientHandle {
     pub blocked_on: Mutex<Option<Arc<crate::store::waiters::Waiter>>>,
     /// Whether a command of the client is held by `CLIENT PAUSE` (the `b` flag).
     pub held: AtomicBool,
+    /// Set when the server closes the client for idling past `timeout`.
+    idle_closed: AtomicBool,
 }
 
 impl ClientHandle {
@@ -176,6 +178,7 @@ impl ClientHandle {
             resp3: AtomicBool::new(false),
             blocked_on: Mutex::new(None),
             held: AtomicBool::new(false),
+            idle_closed: AtomicBool::new(false),
         }
     }
 
@@ -185,10 +188,32 @@ impl ClientHandle {
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
-    /// Seconds since the last request.
-    pub fn idle_seconds(&self) -> u64 {
+    /// Milliseconds since the last request or reply.
+    pub fn idle_ms(&self) -> u64 {
         let now = self.created.elapsed().as_millis() as u64;
-        now.saturating_sub(self.last_interaction.load(Ordering::Relaxed)) / 1000
+        now.saturating_sub(self.last_interaction.load(Ordering::Relaxed))
+    }
+
+    /// Seconds since the last request or reply.
+    pub fn idle_seconds(&self) -> u64 {
+        self.idle_ms() / 1000
+    }
+
+    /// Whether the client waits on a blocking command or on `CLIENT PAUSE` (the
+    /// `b` flag).
+    pub fn is_blocked(&self) -> bool {
+        self.blocked_on.lock().is_some() || self.held.load(Ordering::Relaxed)
+    }
+
+    /// Closes the connection because it idled past `timeout`.
+    pub fn close_idle(&self) {
+        self.idle_closed.store(true, Ordering::Relaxed);
+        self.kill.cancel();
+    }
+
+    /// Whether [`ClientHandle::close_idle`] closed the connection.
+    pub fn closed_idle(&self) -> bool {
+        self.idle_closed.load(Ordering::Relaxed)
     }
 
     pub fn set_last_command(&self, index: usize) {

@@ -202,8 +202,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             // Bring the held request (first in `input`) through the gate again.
             continue;
         }
-        // Read after the batch, which may have changed them.
-        let idle_limit = server.idle_timeout_secs();
+        // Read after the batch, which may have changed it.
         if input.len() as u64 > server.query_buffer_limit() {
             tracing::warn!(
                 id = client.id,
@@ -220,16 +219,11 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         if input.capacity() - input.len() < wanted / 2 {
             input.reserve(wanted);
         }
-        let idle = async {
-            if idle_limit == 0 || client.subscriptions > 0 {
-                std::future::pending::<()>().await
-            } else {
-                tokio::time::sleep(Duration::from_secs(idle_limit)).await
-            }
-        };
         let ended = || {
             if server.shutdown.is_cancelled() {
                 Ending::Shutdown
+            } else if handle.closed_idle() {
+                Ending::IdleTimeout
             } else {
                 Ending::Killed
             }
@@ -256,7 +250,6 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             },
             _ = &mut killed => return ended(),
             _ = &mut pushed => pushed.set(handle.outbox.ready()),
-            _ = idle => return Ending::IdleTimeout,
         }
     }
 }
@@ -385,6 +378,8 @@ async fn write_out(
         written = stream.write_all(output) => written.map_err(Ending::Io)?,
     }
     server.stats.add_net_output(output.len());
+    // A reply counts as interaction for the idle timeout, as in Redis.
+    handle.touch();
     output.clear();
     if output.capacity() > SHRINK_ABOVE {
         output.shrink_to(READ_CHUNK);

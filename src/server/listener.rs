@@ -191,7 +191,7 @@ async fn admit(
 }
 
 /// Background work at `hz` per second: active expiry, persistence's periodic
-/// work and the memory figure `maxmemory` is checked against. None of it runs
+/// work, the memory figure `maxmemory` is checked against, and idle clients. None of it runs
 /// while the dataset loads: replay decides what has expired.
 async fn background(server: Arc<Server>) {
     loop {
@@ -208,6 +208,7 @@ async fn background(server: Arc<Server>) {
         server.latency.finish("expire-cycle", started);
         server.persistence.cron();
         server.refresh_used_memory();
+        server.close_idle_clients();
     }
 }
 

@@ -84,11 +84,10 @@ pub struct Server {
     notify_flags: AtomicU32,
     /// Cached from `maxmemory` (0 = no limit), read by the command gate.
     maxmemory: AtomicU64,
-    /// Cached from `client-query-buffer-limit` and `timeout`, read by every
-    /// connection after each batch: a read of the configuration lock there would
-    /// write its reader count, a cache line every core shares.
+    /// Cached from `client-query-buffer-limit`, read by every connection after
+    /// each batch: a read of the configuration lock there would write its reader
+    /// count, a cache line every core shares.
     query_buffer_limit: AtomicU64,
-    idle_timeout_secs: AtomicU64,
     /// See [`Server::write_replies_after_pass`].
     replies_after_pass: AtomicBool,
     /// The allocator's `used_memory`, refreshed by the background task: reading it
@@ -113,8 +112,7 @@ impl Server {
         let auth_required = config.auth_required();
         let notify_flags = config_notify_flags(&config);
         let maxmemory = config.maxmemory;
-        let (query_buffer_limit, idle_timeout_secs) =
-            (config.client_query_buffer_limit, config.timeout);
+        let query_buffer_limit = config.client_query_buffer_limit;
         let keyspace = Arc::new(Keyspace::new(config.databases));
         keyspace.set_notify_flags(notify_flags);
         let latency = Arc::new(LatencyMonitor::new(config.latency_monitor_threshold));
@@ -140,7 +138,6 @@ impl Server {
             notify_flags: AtomicU32::new(notify_flags),
             maxmemory: AtomicU64::new(maxmemory),
             query_buffer_limit: AtomicU64::new(query_buffer_limit),
-            idle_timeout_secs: AtomicU64::new(idle_timeout_secs),
             replies_after_pass: AtomicBool::new(false),
             used_memory: AtomicU64::new(allocated),
             loading: AtomicBool::new(false),
@@ -186,10 +183,25 @@ impl Server {
         self.query_buffer_limit.load(Ordering::Relaxed)
     }
 
-    /// `timeout`: idle seconds before a client is closed (0: never).
-    #[inline]
-    pub fn idle_timeout_secs(&self) -> u64 {
-        self.idle_timeout_secs.load(Ordering::Relaxed)
+    /// Closes every client idle for longer than `timeout` seconds, as Redis's
+    /// client cron does, so that a timeout set at run time reaches clients already
+    /// idle. Clients waiting on a blocking command or a pause, subscribers and
+    /// monitors are left alone, as in Redis.
+    pub fn close_idle_clients(&self) {
+        let timeout_ms = self.config.read().timeout.saturating_mul(1000);
+        if timeout_ms == 0 {
+            return;
+        }
+        for entry in self.clients.iter() {
+            let handle = entry.value();
+            if handle.idle_ms() > timeout_ms
+                && handle.subscriptions() == 0
+                && !handle.is_blocked()
+                && !handle.info.lock().monitor
+            {
+                handle.close_idle();
+            }
+        }
     }
 
     /// Re-reads settings that hot paths cache, after `CONFIG SET`.
@@ -202,8 +214,6 @@ impl Server {
         self.maxmemory.store(config.maxmemory, Ordering::Relaxed);
         self.query_buffer_limit
             .store(config.client_query_buffer_limit, Ordering::Relaxed);
-        self.idle_timeout_secs
-            .store(config.timeout, Ordering::Relaxed);
         self.refresh_used_memory();
         self.keyspace.set_notify_flags(flags);
         self.slowlog

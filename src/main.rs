@@ -298,12 +298,7 @@ async fn run(config: Config, threads: usize, idle_log: IdleLog) -> ExitCode {
     );
     let server = std::sync::Arc::new(Server::new(config));
     if threads == 1 {
-        // One worker runs like an event loop: replies leave once per pass, and
-        // the log is synced when the pass finds nothing more to do.
-        server.write_replies_after_pass();
-        let log = server.persistence.log_writer();
-        log.run_rounds_when_idle();
-        let _ = idle_log.set(log);
+        let _ = idle_log.set(server.run_as_event_loop());
     }
     tokio::spawn(watch_signals(server.clone()));
     // Clients may connect while the dataset loads: they get -LOADING, and PING and

@@ -356,7 +356,7 @@ fn sigterm_ends_a_server_whose_clients_are_paused() {
 }
 
 /// With one worker (`--threads 1`), replies wait until every ready connection has
-/// run (`Server::write_replies_after_pass`): concurrent pipelining clients must
+/// run (`Server::run_as_event_loop`): concurrent pipelining clients must
 /// still each get every reply, in order.
 #[test]
 fn a_single_worker_answers_concurrent_pipelines_in_order() {

@@ -133,6 +133,15 @@ enum RoundEnd {
 /// nobody waits for this often.
 const STRAGGLER_DELAY: Duration = Duration::from_millis(2);
 
+/// Who runs the `always` rounds (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RoundRunner {
+    /// The `aof-writer` thread, woken by every append.
+    WriterThread,
+    /// The single runtime worker, each time it runs out of work.
+    IdleWorker,
+}
+
 /// The log buffer, its writer thread and the durability watermark.
 pub struct LogWriter {
     pending: Mutex<Pending>,
@@ -337,20 +346,22 @@ impl LogWriter {
         let seq = state.seq;
         self.appended.store(seq, Ordering::Release);
         drop(pending);
-        if self.writer_runs_rounds() {
+        if self.always_rounds() == Some(RoundRunner::WriterThread) {
             self.wake.notify_one();
         }
         Some(seq)
     }
 
-    /// Whether `always` rounds are left to the idle runtime worker.
-    fn idle_worker_runs_rounds(&self) -> bool {
-        self.policy() == FsyncPolicy::Always && self.rounds_when_idle.load(Ordering::Relaxed)
-    }
-
-    /// Whether an append wakes the writer thread for a round at once.
-    fn writer_runs_rounds(&self) -> bool {
-        self.policy() == FsyncPolicy::Always && !self.rounds_when_idle.load(Ordering::Relaxed)
+    /// Under `always`, who runs the rounds; `None` under the other policies, where
+    /// the connection that needs a round runs it.
+    fn always_rounds(&self) -> Option<RoundRunner> {
+        (self.policy() == FsyncPolicy::Always).then(|| {
+            if self.rounds_when_idle.load(Ordering::Relaxed) {
+                RoundRunner::IdleWorker
+            } else {
+                RoundRunner::WriterThread
+            }
+        })
     }
 
     /// Has [`round_when_idle`](Self::round_when_idle) run the `always` rounds from
@@ -501,8 +512,9 @@ impl LogWriter {
                 // yet, are picked up after one straggler delay.
                 let mut waited = false;
                 loop {
-                    let records =
-                        !pending.bytes.is_empty() && (waited || !self.idle_worker_runs_rounds());
+                    let runner = self.always_rounds();
+                    let records = !pending.bytes.is_empty()
+                        && (waited || runner != Some(RoundRunner::IdleWorker));
                     let work = records
                         || pending.switch.is_some()
                         || pending.tee_start.is_some()
@@ -511,7 +523,7 @@ impl LogWriter {
                     if work {
                         break;
                     }
-                    if self.writer_runs_rounds() {
+                    if runner == Some(RoundRunner::WriterThread) {
                         self.wake.wait(&mut pending);
                     } else {
                         self.wake.wait_for(&mut pending, STRAGGLER_DELAY);

@@ -173,7 +173,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             if server.replies_after_pass() {
                 // Let every other ready connection run first: the replies of the
                 // pass then go out together, and a client woken by one reply finds
-                // the others already there (see `Server::write_replies_after_pass`).
+                // the others already there (see `Server::run_as_event_loop`).
                 tokio::task::yield_now().await;
             }
             if let Err(ending) = write_out(server, &handle, stream, &mut output).await {

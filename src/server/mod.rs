@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::commands::table::CommandTable;
 use crate::config::{Config, OutputLimit};
 use crate::persist::Persistence;
+use crate::persist::log::LogWriter;
 use crate::protocol::Args;
 use crate::pubsub::{Kind, PubSub, notify};
 use crate::scripting::Scripting;
@@ -88,7 +89,7 @@ pub struct Server {
     /// each batch: a read of the configuration lock there would write its reader
     /// count, a cache line every core shares.
     query_buffer_limit: AtomicU64,
-    /// See [`Server::write_replies_after_pass`].
+    /// See [`Server::run_as_event_loop`].
     replies_after_pass: AtomicBool,
     /// The allocator's `used_memory`, refreshed by the background task: reading it
     /// afresh costs a statistics refresh, too much for every command.
@@ -159,19 +160,28 @@ impl Server {
         self.auth_required.load(Ordering::Relaxed)
     }
 
-    /// For a runtime with a single worker: each connection defers writing its
-    /// replies until every other ready connection has run, as an event loop
-    /// writes its replies once per pass. Without it the worker writes one reply at
-    /// a time, and a client waiting on many connections is woken once per reply;
-    /// with it, one wake finds several. Measured with one worker and 50 clients at
-    /// `-P 16` (PERFORMANCE.md, "Runtime"): 8–15 % less server CPU and 12 % less
-    /// client CPU per request. With several workers the deferred connection often
-    /// moves to another worker instead, which costs more than it saves.
-    pub fn write_replies_after_pass(&self) {
+    /// For a runtime with a single worker: serve like an event loop.
+    ///
+    /// Each connection defers writing its replies until every other ready
+    /// connection has run, so the replies of a pass leave together. Without it the
+    /// worker writes one reply at a time, and a client waiting on many connections
+    /// is woken once per reply; with it, one wake finds several. Measured with one
+    /// worker and 50 clients at `-P 16` (PERFORMANCE.md, "Runtime"): 8–15 % less
+    /// server CPU and 12 % less client CPU per request. With several workers the
+    /// deferred connection often moves to another worker instead, which costs
+    /// more than it saves.
+    ///
+    /// Under `appendfsync always` the log's rounds are left to the worker: the
+    /// caller runs [`LogWriter::round_when_idle`] on the returned writer each time
+    /// the worker is about to sleep.
+    pub fn run_as_event_loop(&self) -> Arc<LogWriter> {
         self.replies_after_pass.store(true, Ordering::Relaxed);
+        let log = self.persistence.log_writer();
+        log.run_rounds_when_idle();
+        log
     }
 
-    /// Whether [`Server::write_replies_after_pass`] is on.
+    /// Whether [`Server::run_as_event_loop`] is on.
     #[inline]
     pub fn replies_after_pass(&self) -> bool {
         self.replies_after_pass.load(Ordering::Relaxed)

@@ -317,7 +317,7 @@ fn the_idle_timeout_spares_blocked_clients_subscribers_and_monitors() {
     let mut subscriber = server.raw();
     let mut monitor = server.raw();
     let mut idle = server.raw();
-    assert_eq!(blocked.call_raw(&[b"CLIENT", b"ID"]).first(), Some(&b':'));
+    let blocked_id = common::client_id(&mut blocked);
     blocked.send_command(&[b"BLPOP", b"queue", b"0"]);
     common::blocked_clients(&mut admin, 1);
     assert!(
@@ -335,12 +335,17 @@ fn the_idle_timeout_spares_blocked_clients_subscribers_and_monitors() {
     assert_eq!(idle.read_until_closed(), b"");
     // The admin connection idles too: a fresh one checks the others.
     let mut admin = server.raw();
+    // Served after waiting longer than the timeout, the blocked client is not
+    // closed with its element: the end of its wait counts as interaction.
+    assert_eq!(admin.call_raw(&[b"LPUSH", b"queue", b"task"]), b":1\r\n");
+    assert_eq!(blocked.read_raw(), b"*2\r\n$5\r\nqueue\r\n$4\r\ntask\r\n");
+    let line = common::client_line(&mut admin, &blocked_id);
+    assert!(line.contains(" idle=0 "), "{line}");
+    blocked.assert_open_and_idle();
     assert_eq!(
         admin.call_raw(&[b"CONFIG", b"SET", b"timeout", b"0"]),
         b"+OK\r\n"
     );
-    assert_eq!(admin.call_raw(&[b"LPUSH", b"queue", b"task"]), b":1\r\n");
-    assert_eq!(blocked.read_raw(), b"*2\r\n$5\r\nqueue\r\n$4\r\ntask\r\n");
     assert_eq!(admin.call_raw(&[b"PUBLISH", b"news", b"hi"]), b":1\r\n");
     assert_eq!(
         subscriber.read_raw(),

@@ -266,6 +266,9 @@ impl<'s> Waiting<'s> {
 
     fn leave(&mut self, gone: bool) -> Option<Wake> {
         self.done = true;
+        // The wait ends as interaction (its reply follows), before the client stops
+        // counting as blocked: the idle sweep never sees it idle in between.
+        self.handle.touch();
         self.handle.blocked_on.lock().take();
         let server = self.server;
         let raced = server.keyspace.leave(

@@ -202,7 +202,7 @@ impl ClientHandle {
     /// Whether the client waits on a blocking command or on `CLIENT PAUSE` (the
     /// `b` flag).
     pub fn is_blocked(&self) -> bool {
-        self.blocked_on.lock().is_some() || self.held.load(Ordering::Relaxed)
+        self.blocked_on.lock().is_some() || self.held.load(Ordering::Acquire)
     }
 
     /// Closes the connection because it idled past `timeout`.

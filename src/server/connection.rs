@@ -159,9 +159,10 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             }
         }
         input.advance(consumed);
-        if consumed > 0 {
-            handle.touch();
-        }
+        // Every turn follows a read, a served blocking command or a push, and its
+        // replies leave below: each counts as interaction for the idle timeout, as
+        // reads and writes do in Redis. One clock read per turn covers both.
+        handle.touch();
         // Guard a parked command at once, so that even an error path below takes it
         // out of the waiter queues.
         let parked = client
@@ -378,8 +379,6 @@ async fn write_out(
         written = stream.write_all(output) => written.map_err(Ending::Io)?,
     }
     server.stats.add_net_output(output.len());
-    // A reply counts as interaction for the idle timeout, as in Redis.
-    handle.touch();
     output.clear();
     if output.capacity() > SHRINK_ABOVE {
         output.shrink_to(READ_CHUNK);

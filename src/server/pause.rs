@@ -214,7 +214,10 @@ pub struct HeldGuard<'a> {
 
 impl Drop for HeldGuard<'_> {
     fn drop(&mut self) {
-        self.handle.held.store(false, Ordering::Relaxed);
+        // As for a blocking command: interaction first, then no longer held, so
+        // the idle sweep never sees a long-held client idle.
+        self.handle.touch();
+        self.handle.held.store(false, Ordering::Release);
         self.pause.held.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -101,17 +101,20 @@ impl PauseState {
     }
 }
 
-/// When a pause given `timeout_ms` at `now_ms` ends. Redis 7.0 adds the two as
-/// signed 64-bit numbers without checking: a sum that overflows is negative, an
-/// instant long past, so such a pause holds nothing (and `CLIENT PAUSE` still
-/// answers `+OK`). A timeout of 0 ends at once.
+/// When a pause given `timeout_ms` at `now_ms` ends: the first millisecond it no
+/// longer holds. Redis holds while its clock reads at most `now + timeout`, so a
+/// client never sees a pause shorter than asked for, whatever part of the current
+/// millisecond has gone. Redis 7.0 adds the two as signed 64-bit numbers without
+/// checking: a sum that overflows is negative, an instant long past, so such a
+/// pause holds nothing (and `CLIENT PAUSE` still answers `+OK`). A timeout of 0
+/// ends at once.
 pub fn end_of(timeout_ms: i64, now_ms: u64) -> u64 {
     if timeout_ms <= 0 {
         return 0;
     }
     (now_ms as i64)
         .checked_add(timeout_ms)
-        .map_or(0, |end| end as u64)
+        .map_or(0, |last_held| last_held as u64 + 1)
 }
 
 /// The server's pause: the state, the copies the command gate reads without a lock,
@@ -276,7 +279,8 @@ mod tests {
     #[test]
     fn ends_as_redis_computes_them() {
         assert_eq!(end_of(0, 1_000), 0);
-        assert_eq!(end_of(250, 1_000), 1_250);
+        // Held through millisecond 1_250, as Redis's `end < now` test.
+        assert_eq!(end_of(250, 1_000), 1_251);
         // Overflowing the signed sum ends in the past: nothing is held.
         assert_eq!(end_of(i64::MAX, 1_000), 0);
         let mut state = PauseState::default();

@@ -213,8 +213,9 @@ fn expire_generic(
     absolute: bool,
     name: &str,
 ) -> CmdResult {
-    let amount = int_arg(&args[2])?;
+    // Redis reads the options before the time: a bad option wins over a bad time.
     let condition = ExpireCondition::parse(&args)?;
+    let amount = int_arg(&args[2])?;
     let invalid = || CommandError::InvalidExpireTime(name.to_string());
     let millis = amount.checked_mul(unit_ms).ok_or_else(invalid)?;
     let at = if absolute {

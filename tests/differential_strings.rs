@@ -6,9 +6,6 @@ mod common;
 
 use common::{Differential, Oracle, TestServer, sorted};
 
-// INCRBYFLOAT results that need more than double precision differ: Redis computes
-// in x87 long double and prints 17 decimals, broker-server computes in f64 and
-// prints the shortest exact text. Only results both agree on are listed.
 const STRINGS: &str = "
 SET k v
 GET k
@@ -129,6 +126,40 @@ SET f 1.5e3
 INCRBYFLOAT f 0
 INCRBYFLOAT f nan
 INCRBYFLOAT f \"\"
+SET f 1.1
+INCRBYFLOAT f 0.1
+INCRBYFLOAT f 0.2
+SET f 0.1
+INCRBYFLOAT f 0.2
+INCRBYFLOAT f -0.3
+SET f 5000
+INCRBYFLOAT f 1e-10
+INCRBYFLOAT f -1234567.891
+SET f 9223372036854775806
+INCRBYFLOAT f 1.5
+INCRBYFLOAT f 1e2
+SET f 1e30
+INCRBYFLOAT f 1
+SET f 1e4000
+INCRBYFLOAT f 0
+INCRBYFLOAT f 0x1p-2
+SET f 8385129764215937714e-2227
+INCRBYFLOAT f -64
+SET f 0.99999999999999999999999
+INCRBYFLOAT f 0
+SET f 1.18973149535723176e4932
+INCRBYFLOAT f 1.18973149535723176e4932
+INCRBYFLOAT f -1.18973149535723176e4932
+INCRBYFLOAT f 1e4933
+INCRBYFLOAT f 1e-4952
+INCRBYFLOAT f 4e-4951
+SET f -0
+INCRBYFLOAT f -1e-30
+SET s abc
+INCRBYFLOAT s x
+LPUSH list a
+INCRBYFLOAT list x
+INCRBYFLOAT list 1
 INCRBY counter 00
 INCRBY counter +1
 INCRBY counter \"\"

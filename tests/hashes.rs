@@ -10,8 +10,6 @@ use broker_server::protocol::Reply;
 use common::{Differential, Oracle, TestServer};
 
 /// Tricky cases first: reply shapes, missing keys and fields, wrong types, errors.
-/// HINCRBYFLOAT results that need more than double precision differ (Redis adds in
-/// x87 long double, as for INCRBYFLOAT): only results both agree on are listed.
 const HASHES: &str = "
 HGETALL missing
 HKEYS missing
@@ -102,6 +100,15 @@ HINCRBYFLOAT n fl x
 HINCRBYFLOAT n fl inf
 HINCRBYFLOAT n fl -inf
 HINCRBYFLOAT n fl nan
+HINCRBYFLOAT ld f 1.1
+HINCRBYFLOAT ld f 0.1
+HINCRBYFLOAT ld g 1.7e308
+HINCRBYFLOAT ld g 1.7e308
+HSET ld huge 1.18973149535723176e4932
+HINCRBYFLOAT ld huge 1e4932
+HINCRBYFLOAT ld huge -1e4932
+HGET ld huge
+DEL ld
 HGETALL n
 HDEL n f big s fl huge g k
 EXISTS n

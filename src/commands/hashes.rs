@@ -7,7 +7,7 @@ use crate::protocol::Args;
 use crate::pubsub::notify::class;
 use crate::store::ValueType;
 use crate::store::sample::Sample;
-use crate::util::numbers::parse_long_double;
+use crate::util::long_double::LongDouble;
 use crate::util::random;
 
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
@@ -179,7 +179,7 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let delta = parse_long_double(&args[3]).ok_or(CommandError::NotFloat)?;
+    let delta = LongDouble::parse(&args[3]).ok_or(CommandError::NotFloat)?;
     if !delta.is_finite() {
         return Err(CommandError::ValueNanOrInfinity);
     }

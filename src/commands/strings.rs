@@ -7,7 +7,7 @@ use crate::pubsub::notify::class;
 use crate::store::lcs::LcsError;
 use crate::store::strings::{Expiry, substring};
 use crate::store::{Value, ValueType};
-use crate::util::numbers::parse_long_double;
+use crate::util::long_double::LongDouble;
 
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 
@@ -406,8 +406,12 @@ fn decrby(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 }
 
 fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
-    let delta = parse_long_double(&args[2]).ok_or(CommandError::NotFloat)?;
     let (mut db, out) = ctx.db_and_out();
+    let Some(delta) = LongDouble::parse(&args[2]) else {
+        // Redis checks the key's type before it reads the increment.
+        db.get_string(&args[1])?;
+        return Err(CommandError::NotFloat);
+    };
     let text = db.incr_by_float(&args[1], delta)?;
     out.bulk(&text);
     // Logged as the value it produced: float arithmetic need not replay identically.

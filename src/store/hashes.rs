@@ -18,6 +18,7 @@
 use crate::store::strings::{add_to_float, add_to_integer};
 use crate::store::value::{HASH_LISTPACK_MAX_ENTRIES, Hash};
 use crate::store::{DbView, StoreError, Value, ValueType};
+use crate::util::long_double::LongDouble;
 
 /// Removes `field`, keeping Redis's field order for small hashes.
 fn remove_field(hash: &mut Hash, field: &[u8]) -> bool {
@@ -148,7 +149,7 @@ impl DbView<'_, '_> {
         &mut self,
         key: &[u8],
         field: &[u8],
-        delta: f64,
+        delta: LongDouble,
     ) -> Result<Vec<u8>, StoreError> {
         let stored = self
             .hash_mut(key)?
@@ -233,15 +234,31 @@ mod tests {
             Err(StoreError::HashValueNotInteger)
         );
         assert_eq!(db.hash_incr_by(b"h", b"max", 1), Err(StoreError::Overflow));
-        assert_eq!(db.hash_incr_by_float(b"h", b"f", 10.5).unwrap(), b"10.5");
-        assert_eq!(db.hash_incr_by_float(b"h", b"f", 0.1).unwrap(), b"10.6");
+        let number = |text: &str| LongDouble::parse(text.as_bytes()).unwrap();
         assert_eq!(
-            db.hash_incr_by_float(b"h", b"s", 1.0),
+            db.hash_incr_by_float(b"h", b"f", number("10.5")).unwrap(),
+            b"10.5"
+        );
+        assert_eq!(
+            db.hash_incr_by_float(b"h", b"f", number("0.1")).unwrap(),
+            b"10.6"
+        );
+        assert_eq!(
+            db.hash_incr_by_float(b"h", b"s", number("1")),
             Err(StoreError::HashValueNotFloat)
         );
+        // Beyond binary64, within long double: Redis keeps it.
         db.hash_set(b"h", [(&b"big"[..], &b"1.7e308"[..])]).unwrap();
         assert_eq!(
-            db.hash_incr_by_float(b"h", b"big", 1.7e308),
+            db.hash_incr_by_float(b"h", b"big", number("1.7e308"))
+                .unwrap()
+                .len(),
+            309
+        );
+        let max = "1.18973149535723176e4932";
+        db.hash_set(b"h", [(&b"max"[..], max.as_bytes())]).unwrap();
+        assert_eq!(
+            db.hash_incr_by_float(b"h", b"max", number(max)),
             Err(StoreError::NanOrInfinity)
         );
     }

@@ -2,7 +2,8 @@
 
 use crate::store::thin_bytes::ThinBytes;
 use crate::store::{DbView, StoreError, Value, ValueType};
-use crate::util::numbers::{format_incr_float, parse_i64, parse_long_double};
+use crate::util::long_double::LongDouble;
+use crate::util::numbers::parse_i64;
 
 /// What a write does to the key's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +56,7 @@ impl DbView<'_, '_> {
     ///
     /// # Returns
     /// The stored text of the result.
-    pub fn incr_by_float(&mut self, key: &[u8], delta: f64) -> Result<Vec<u8>, StoreError> {
+    pub fn incr_by_float(&mut self, key: &[u8], delta: LongDouble) -> Result<Vec<u8>, StoreError> {
         let text = add_to_float(self.string_for_write(key)?, delta, StoreError::NotFloat)?;
         self.set_string(key, &text, Expiry::Keep);
         Ok(text)
@@ -163,25 +164,25 @@ pub(super) fn add_to_integer(
 }
 
 /// Adds `delta` to a number stored as text, a missing one counting as 0
-/// (INCRBYFLOAT, HINCRBYFLOAT). `not_float` is the error for text that is no number.
+/// (INCRBYFLOAT, HINCRBYFLOAT), in Redis's `long double` arithmetic. `not_float`
+/// is the error for text that is no number.
 ///
 /// # Returns
 /// The text to store, formatted as Redis stores the result.
 pub(super) fn add_to_float(
     stored: Option<&[u8]>,
-    delta: f64,
+    delta: LongDouble,
     not_float: StoreError,
 ) -> Result<Vec<u8>, StoreError> {
     let current = match stored {
-        Some(text) => parse_long_double(text).ok_or(not_float)?,
-        None => 0.0,
+        Some(text) => LongDouble::parse(text).ok_or(not_float)?,
+        None => LongDouble::ZERO,
     };
-    let next = current + delta;
-    if !next.is_finite() {
-        return Err(StoreError::NanOrInfinity);
-    }
+    let next = current
+        .checked_add(delta)
+        .ok_or(StoreError::NanOrInfinity)?;
     let mut text = Vec::new();
-    format_incr_float(next, &mut text);
+    next.format_human(&mut text);
     Ok(text)
 }
 
@@ -230,11 +231,15 @@ mod tests {
         let keyspace = Keyspace::new(1);
         let mut locked = keyspace.lock_all();
         let mut db = locked.db(0, 0);
+        let number = |text: &str| LongDouble::parse(text.as_bytes()).unwrap();
         db.set_string(b"f", b"10.5", Expiry::Clear);
-        assert_eq!(db.incr_by_float(b"f", 0.1).unwrap(), b"10.6");
-        assert_eq!(db.incr_by_float(b"g", 3e3).unwrap(), b"3000");
+        assert_eq!(db.incr_by_float(b"f", number("0.1")).unwrap(), b"10.6");
+        assert_eq!(db.incr_by_float(b"g", number("3e3")).unwrap(), b"3000");
+        // long double arithmetic, as Redis: binary64 would give 1.2000000000000002.
+        db.set_string(b"h", b"1.1", Expiry::Clear);
+        assert_eq!(db.incr_by_float(b"h", number("0.1")).unwrap(), b"1.2");
         assert_eq!(
-            db.incr_by_float(b"f", f64::INFINITY),
+            db.incr_by_float(b"f", number("inf")),
             Err(StoreError::NanOrInfinity)
         );
     }

@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod blocking;
 pub mod clock;
 pub mod glob;
+pub mod long_double;
 pub mod numbers;
 pub mod random;
 pub mod sha256;

@@ -5,13 +5,13 @@
 //! * [`parse_u64`] is the same strict grammar over the `u64` range;
 //! * [`parse_f64`] is `string2d` (`getDoubleFromObject`: ZADD/ZINCRBY
 //!   scores, ZRANGEBYSCORE bounds, GEOADD coordinates, ...);
-//! * [`parse_long_double`] is `string2ld` (`getLongDoubleFromObject`:
-//!   INCRBYFLOAT/HINCRBYFLOAT increments and blocking-command timeouts),
-//!   which Redis evaluates in x87 80-bit `long double`;
+//! * [`parse_long_double`] is `string2ld` (`getLongDoubleFromObject`) for
+//!   blocking-command timeouts, rounded to `f64`; INCRBYFLOAT and
+//!   HINCRBYFLOAT keep the full x87 80-bit value (see
+//!   [`crate::util::long_double`]), whose grammar and range checks
+//!   [`scan_long_double`] shares;
 //! * [`format_double_17g`] is C's `printf("%.17g")`, the double format of
-//!   Redis 7.0 replies and sorted-set scores;
-//! * [`format_incr_float`] is the text INCRBYFLOAT/HINCRBYFLOAT reply with
-//!   and store.
+//!   Redis 7.0 replies and sorted-set scores.
 //!
 //! Everything is implemented on top of `std` only; the floating-point
 //! grammar is the one of glibc's `strtod` (decimal, hexadecimal, `inf`,
@@ -187,6 +187,48 @@ pub fn parse_long_double(s: &[u8]) -> Option<f64> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
+/// What `string2ld` accepted, before rounding to a `long double` (see
+/// [`crate::util::long_double`]).
+pub(crate) enum ScannedLongDouble {
+    Infinity,
+    Zero,
+    /// `digits * 10^exp10`, `digits` ASCII, starting with a non-zero digit, and
+    /// within the `long double` range.
+    Decimal {
+        digits: Vec<u8>,
+        exp10: i64,
+    },
+    Hex(HexFloat),
+}
+
+/// The grammar and range checks of [`parse_long_double`], leaving the rounding
+/// to the caller.
+///
+/// # Returns
+/// The sign and the number, or `None` where [`parse_long_double`] gives `None`.
+pub(crate) fn scan_long_double(s: &[u8]) -> Option<(bool, ScannedLongDouble)> {
+    if s.len() > MAX_LONG_DOUBLE_LEN {
+        return None;
+    }
+    let (negative, number) = scan(s)?;
+    let scanned = match number {
+        Number::Infinity => ScannedLongDouble::Infinity,
+        Number::Hex(hex) => ScannedLongDouble::Hex(hex),
+        Number::Decimal(dec) if dec.is_zero() => ScannedLongDouble::Zero,
+        Number::Decimal(dec) => {
+            if dec.compare(LDBL_OVERFLOW_DIGITS, LDBL_OVERFLOW_EXP) != Ordering::Less
+                || dec.compare(LDBL_UNDERFLOW_DIGITS, LDBL_UNDERFLOW_EXP) != Ordering::Greater
+            {
+                return None;
+            }
+            let digits: Vec<u8> = dec.significant().collect();
+            let exp10 = dec.sci_exp() - (digits.len() as i64 - 1);
+            ScannedLongDouble::Decimal { digits, exp10 }
+        }
+    };
+    Some((negative, scanned))
+}
+
 /// Whether the decimal number `s`, which [`parse_long_double`] accepted, is above
 /// `digits` (leading significant digits) times `10^exp` in scientific notation,
 /// compared exactly rather than after rounding to `f64`.
@@ -283,71 +325,6 @@ pub fn format_double_17g(x: f64, out: &mut Vec<u8>) {
         }
         // `io::Write` on a `Vec` cannot fail.
         let _ = write!(out, "{magnitude}");
-    }
-}
-
-/// Writes the result of INCRBYFLOAT / HINCRBYFLOAT as Redis replies with it
-/// and stores it.
-///
-/// Redis adds in `long double` and prints with `%.17Lf` (plain notation,
-/// 17 digits after the point), then strips trailing zeros and a trailing
-/// dot, and turns a resulting `-0` into `0`. With an `f64` the closest
-/// faithful rendering is chosen here:
-///
-/// * the shortest decimal that parses back to exactly `x`, in plain
-///   notation (`10.6`, `3000`, `0.0000001`, `100000000000000000000`), so
-///   that the stored text re-parses to the same value;
-/// * but, like `%.17Lf`, never more than 17 digits after the point: when the
-///   shortest form would need more, `x` is rounded to 17 decimals instead
-///   (`1e-18` becomes `0`, `0.012345678901234567` becomes
-///   `0.01234567890123457`);
-/// * zero of either sign, and anything that rounds to it, is `0`.
-///
-/// What cannot be reproduced with `f64` arithmetic: the extra 11 bits of
-/// `long double` often hide binary noise that `f64` shows (Redis gives
-/// `0.3` for `0.1 + 0.2`, `f64` holds `0.30000000000000004`), while above
-/// about 2^64 Redis prints the exact binary expansion of the `long double`
-/// (non-zero digits where this prints zeros).
-///
-/// Infinities and NaN (which INCRBYFLOAT refuses to produce) are written
-/// `inf`, `-inf` and `nan`, as Redis's `ld2string` would.
-///
-/// # Returns
-///
-/// Nothing; the text is appended to `out`.
-pub fn format_incr_float(x: f64, out: &mut Vec<u8>) {
-    if x.is_nan() {
-        out.extend_from_slice(b"nan");
-        return;
-    }
-    if x.is_infinite() {
-        out.extend_from_slice(if x < 0.0 { b"-inf" } else { b"inf" });
-        return;
-    }
-    if x == 0.0 {
-        out.push(b'0');
-        return;
-    }
-    let start = out.len();
-    // `Display` for `f64` is the shortest round-trip form, never exponential.
-    let _ = write!(out, "{x}");
-    let fraction_len = out[start..]
-        .iter()
-        .position(|&b| b == b'.')
-        .map_or(0, |dot| out.len() - start - dot - 1);
-    if fraction_len <= 17 {
-        return;
-    }
-    out.truncate(start);
-    let _ = write!(out, "{x:.17}");
-    let kept = start + trim_zeros(&out[start..]).len();
-    out.truncate(kept);
-    if out.last() == Some(&b'.') {
-        out.pop();
-    }
-    if &out[start..] == b"-0" {
-        out.truncate(start);
-        out.push(b'0');
     }
 }
 
@@ -557,10 +534,10 @@ fn scan_decimal(body: &[u8]) -> Option<Decimal<'_>> {
 /// A hexadecimal float reduced to `mantissa * 2^exp2`, plus whether any
 /// non-zero digits were dropped below the mantissa.
 #[derive(Clone, Copy)]
-struct HexFloat {
-    mantissa: u128,
-    exp2: i64,
-    sticky: bool,
+pub(crate) struct HexFloat {
+    pub(crate) mantissa: u128,
+    pub(crate) exp2: i64,
+    pub(crate) sticky: bool,
 }
 
 /// Hex digits kept exactly; 30 digits are at least 117 significant bits,
@@ -619,7 +596,7 @@ fn scan_hex(s: &[u8]) -> Option<HexFloat> {
 
 /// A binary floating-point format, for rounding.
 #[derive(Clone, Copy)]
-struct Format {
+pub(crate) struct Format {
     /// Significand bits, including the leading one.
     precision: i64,
     /// Exponent of the smallest normal number.
@@ -636,14 +613,14 @@ const F64_FORMAT: Format = Format {
 };
 
 /// x87 80-bit extended precision, Redis's `long double` on x86-64.
-const X87_FORMAT: Format = Format {
+pub(crate) const X87_FORMAT: Format = Format {
     precision: 64,
     min_exp: -16382,
     max_exp: 16383,
 };
 
 /// The outcome of rounding a hexadecimal float into a format.
-enum Rounded {
+pub(crate) enum Rounded {
     /// The input was exactly zero.
     Zero,
     /// Too large: rounds to infinity.
@@ -656,7 +633,7 @@ enum Rounded {
 
 impl HexFloat {
     /// Rounds to nearest, ties to even, honouring subnormals.
-    fn round(self, format: Format) -> Rounded {
+    pub(crate) fn round(self, format: Format) -> Rounded {
         if self.mantissa == 0 {
             return Rounded::Zero;
         }
@@ -734,12 +711,6 @@ mod tests {
     fn g(x: f64) -> String {
         let mut out = Vec::new();
         format_double_17g(x, &mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    fn incr(x: f64) -> String {
-        let mut out = Vec::new();
-        format_incr_float(x, &mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -1160,68 +1131,5 @@ mod tests {
         let mut out = b"score:".to_vec();
         format_double_17g(2.5, &mut out);
         assert_eq!(out, b"score:2.5");
-    }
-
-    #[test]
-    fn incr_float_table() {
-        let cases: &[(f64, &str)] = &[
-            (0.0, "0"),
-            (-0.0, "0"),
-            (10.5 + 0.1, "10.6"),
-            (10.5, "10.5"),
-            (3.0e3, "3000"),
-            (5.0e3 + 2.0e2, "5200"),
-            (1e-7, "0.0000001"),
-            (-1e-7, "-0.0000001"),
-            (1.0, "1"),
-            (-5.0, "-5"),
-            (0.1, "0.1"),
-            (1.0 / 3.0, "0.3333333333333333"),
-            (1e20, "100000000000000000000"),
-            (-1e20, "-100000000000000000000"),
-            (1e-17, "0.00000000000000001"),
-            (1.5e-17, "0.00000000000000002"),
-            (2.5e-17, "0.00000000000000002"),
-            (1e-18, "0"),
-            (-1e-18, "0"),
-            (-4e-18, "0"),
-            (-6e-18, "-0.00000000000000001"),
-            (0.012345678901234567, "0.01234567890123457"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (1234567.1, "1234567.1"),
-            (9007199254740993.0, "9007199254740992"),
-            (f64::from_bits(1), "0"),
-            (f64::INFINITY, "inf"),
-            (f64::NEG_INFINITY, "-inf"),
-            (f64::NAN, "nan"),
-        ];
-        for &(x, expected) in cases {
-            assert_eq!(incr(x), expected, "{x:e}");
-        }
-    }
-
-    #[test]
-    fn incr_float_reparses_to_the_same_value() {
-        let mut state: u64 = 0x0123_4567_89ab_cdef;
-        for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            // Values of magnitude 0.1 and more never hit the 17-decimal cap.
-            let x = f64::from_bits(state);
-            if !x.is_finite() || x.abs() < 0.1 {
-                continue;
-            }
-            let text = incr(x);
-            assert!(!text.contains('e'), "{text}");
-            assert_eq!(parse_f64(text.as_bytes()), Some(x), "{text}");
-        }
-    }
-
-    #[test]
-    fn incr_float_appends() {
-        let mut out = b"$".to_vec();
-        format_incr_float(10.6, &mut out);
-        assert_eq!(out, b"$10.6");
     }
 }

@@ -548,6 +548,35 @@ fn binary_keys_and_values() {
     pair.check(&[b"EXISTS", b"celery\x06\x163", b"celery"]);
 }
 
+/// Errors that echo what the client sent keep its bytes as Redis prints them with
+/// `%.128s`: bytes that are not UTF-8 unchanged, cut at 128 bytes (even inside a
+/// multi-byte character) and at the first NUL byte; CR and LF become spaces.
+#[test]
+fn echoed_names_in_errors_keep_their_bytes() {
+    let oracle = Oracle::start(&[]);
+    let server = TestServer::start();
+    let mut pair = Differential::new(&oracle, &server);
+    let accents = "é".repeat(100);
+    let sixty = "a".repeat(60);
+    let cases: Vec<Vec<&[u8]>> = vec![
+        vec![b"\xff\xfe"],
+        vec![b"FOO\x00BAR", b"a\x00b"],
+        vec![accents.as_bytes()],
+        vec![b"X", accents.as_bytes(), b"y"],
+        vec![b"X", sixty.as_bytes(), sixty.as_bytes(), sixty.as_bytes()],
+        vec![b"FOO\r\nBAR", b"x\ry"],
+        vec![b"CLIENT", b"\xffbad"],
+        vec![b"CONFIG", accents.as_bytes()],
+        vec![b"OBJECT", b"x\x00y"],
+        vec![b"MULTI"],
+        vec![b"\xffzz", b"a"],
+        vec![b"EXEC"],
+    ];
+    for case in cases {
+        pair.check(&case);
+    }
+}
+
 /// Every read lookup counts one keyspace hit or miss, as in Redis: GETEX looks its
 /// key up once, whether or not its expire time is then refused.
 #[test]

@@ -183,24 +183,43 @@ impl CommandError {
         CommandError::Text(Cow::Owned(format!("ERR {}", message.into())))
     }
 
-    /// The error line without the leading `-` and the CRLF.
+    /// The error line without the leading `-` and the CRLF, as the client reads it.
+    /// Texts that echo what the client sent keep its bytes, as Redis's `%.128s`
+    /// prints them: cut at 128 bytes or at a NUL byte, whatever their encoding.
+    pub fn reply_bytes(&self) -> Cow<'static, [u8]> {
+        use CommandError::*;
+        let echo = |head: &str, sent: &[u8], tail: String| {
+            let mut text = head.as_bytes().to_vec();
+            text.extend_from_slice(c_string_cut(sent, ECHO_LIMIT));
+            text.extend_from_slice(tail.as_bytes());
+            Cow::Owned(text)
+        };
+        match self {
+            UnknownCommand { name, args } => Cow::Owned(unknown_command_text(name, args)),
+            UnknownSubcommand { container, sub } => echo(
+                "ERR unknown subcommand '",
+                sub,
+                format!("'. Try {} HELP.", container.to_ascii_uppercase()),
+            ),
+            SubcommandSyntax { container, sub } => echo(
+                "ERR unknown subcommand or wrong number of arguments for '",
+                sub,
+                format!("'. Try {} HELP.", container.to_ascii_uppercase()),
+            ),
+            _ => match self.reply_text() {
+                Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+            },
+        }
+    }
+
+    /// [`reply_bytes`](Self::reply_bytes) as text, for logs and the places that
+    /// carry errors as strings (bytes that are not UTF-8 become U+FFFD).
     pub fn reply_text(&self) -> Cow<'static, str> {
         use CommandError::*;
         Cow::Borrowed(match self {
-            UnknownCommand { name, args } => return Cow::Owned(unknown_command_text(name, args)),
-            UnknownSubcommand { container, sub } => {
-                return Cow::Owned(format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    lossy_cut(sub),
-                    container.to_ascii_uppercase()
-                ));
-            }
-            SubcommandSyntax { container, sub } => {
-                return Cow::Owned(format!(
-                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-                    lossy_cut(sub),
-                    container.to_ascii_uppercase()
-                ));
+            UnknownCommand { .. } | UnknownSubcommand { .. } | SubcommandSyntax { .. } => {
+                return Cow::Owned(String::from_utf8_lossy(&self.reply_bytes()).into_owned());
             }
             DenyBlocking(name) => {
                 return Cow::Owned(format!(
@@ -405,33 +424,30 @@ impl From<StoreError> for CommandError {
 }
 
 /// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' `: the name cut to
-/// 128 characters, then arguments appended (each cut to fit) while the list is
-/// shorter than 128 characters; every argument is followed by a space.
-fn unknown_command_text(name: &[u8], args: &[Vec<u8>]) -> String {
-    let mut listed = String::new();
+/// 128 bytes, then arguments appended (each cut to fit) while the list is shorter
+/// than 128 bytes; every argument is followed by a space.
+fn unknown_command_text(name: &[u8], args: &[Vec<u8>]) -> Vec<u8> {
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(c_string_cut(name, ECHO_LIMIT));
+    text.extend_from_slice(b"', with args beginning with: ");
+    let listed_from = text.len();
     for arg in args {
-        let room = ECHO_LIMIT.saturating_sub(listed.len());
+        let room = ECHO_LIMIT.saturating_sub(text.len() - listed_from);
         if room == 0 {
             break;
         }
-        let text = String::from_utf8_lossy(arg);
-        let cut: String = text.chars().take(room).collect();
-        listed.push('\'');
-        listed.push_str(&cut);
-        listed.push_str("' ");
+        text.push(b'\'');
+        text.extend_from_slice(c_string_cut(arg, room));
+        text.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        lossy_cut(name),
-        listed
-    )
+    text
 }
 
-fn lossy_cut(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .take(ECHO_LIMIT)
-        .collect()
+/// What C's `%.*s` prints of `bytes`: at most `limit` bytes, and nothing from the
+/// first NUL byte on.
+fn c_string_cut(bytes: &[u8], limit: usize) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end.min(limit)]
 }
 
 #[cfg(test)]

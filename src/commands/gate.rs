@@ -254,15 +254,17 @@ fn reject(
             .command(CommandTable::get().index(spec))
             .record_rejected();
     }
-    let text = error.reply_text();
+    let text = error.reply_bytes();
     let mut reply = ReplyWriter::new(out, client.protocol);
     if name.eq_ignore_ascii_case(b"exec") {
         client.transaction = None;
         client.watched.clear(&server.keyspace, None);
-        let cause = text.strip_prefix("ERR ").unwrap_or(&text);
-        reply.error(format!("EXECABORT Transaction discarded because of: {cause}").as_bytes());
+        let cause = text.strip_prefix(b"ERR ").unwrap_or(&text);
+        let mut aborted = b"EXECABORT Transaction discarded because of: ".to_vec();
+        aborted.extend_from_slice(cause);
+        reply.error(&aborted);
     } else {
-        reply.error(text.as_bytes());
+        reply.error(&text);
     }
     Outcome::Continue
 }
@@ -488,7 +490,7 @@ pub fn run_handler<'a>(
     let failed = match result {
         Ok(()) => false,
         Err(error) => {
-            ctx.out.error(error.reply_text().as_bytes());
+            ctx.out.error(&error.reply_bytes());
             true
         }
     };

@@ -549,8 +549,9 @@ fn binary_keys_and_values() {
 }
 
 /// Errors that echo what the client sent keep its bytes as Redis prints them with
-/// `%.128s`: bytes that are not UTF-8 unchanged, cut at 128 bytes (even inside a
-/// multi-byte character) and at the first NUL byte; CR and LF become spaces.
+/// `%.128s` or `%s`: bytes that are not UTF-8 unchanged, cut at 128 bytes (even
+/// inside a multi-byte character) for `%.128s`, and at the first NUL byte; CR and
+/// LF become spaces.
 #[test]
 fn echoed_names_in_errors_keep_their_bytes() {
     let oracle = Oracle::start(&[]);
@@ -558,6 +559,7 @@ fn echoed_names_in_errors_keep_their_bytes() {
     let mut pair = Differential::new(&oracle, &server);
     let accents = "é".repeat(100);
     let sixty = "a".repeat(60);
+    let long: Vec<u8> = [&b"\xff"[..], &[b'a'; 200], b"\x00zz"].concat();
     let cases: Vec<Vec<&[u8]>> = vec![
         vec![b"\xff\xfe"],
         vec![b"FOO\x00BAR", b"a\x00b"],
@@ -571,6 +573,19 @@ fn echoed_names_in_errors_keep_their_bytes() {
         vec![b"MULTI"],
         vec![b"\xffzz", b"a"],
         vec![b"EXEC"],
+        // `%s` rather than `%.128s`: no length cut, still a NUL cut.
+        vec![b"EXPIRE", b"k", b"10", b"\xff\x00z"],
+        vec![b"PEXPIRE", b"k", b"10", b"\xc3\xa9"],
+        vec![b"CONFIG", b"SET", b"hz", b"10", b"\xff\x00z", b"1"],
+        vec![b"CLIENT", b"KILL", b"TYPE", b"\xff\x00z"],
+        vec![b"CLIENT", b"KILL", b"USER", b"\xff\x00z"],
+        vec![b"CLIENT", b"LIST", b"TYPE", b"\xff\x00z"],
+        vec![b"FUNCTION", b"FLUSH", b"a", b"b"],
+        vec![b"HELLO", b"3", &long, b"x"],
+        vec![b"LATENCY", b"GRAPH", &long],
+        vec![b"ACL", b"CAT", &long],
+        vec![b"ACL", b"DRYRUN", &long, b"get"],
+        vec![b"ACL", b"DRYRUN", b"default", &long],
     ];
     for case in cases {
         pair.check(&case);

@@ -361,10 +361,7 @@ fn client_setinfo(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     } else if attribute.eq_ignore_ascii_case(b"lib-ver") {
         "lib-ver"
     } else {
-        return Err(CommandError::err(format!(
-            "Unrecognized option '{}'",
-            String::from_utf8_lossy(attribute)
-        )));
+        return Err(CommandError::echo("Unrecognized option '", attribute, "'"));
     };
     if !value.iter().all(|&b| (b'!'..=b'~').contains(&b)) {
         return Err(CommandError::err(format!(
@@ -470,10 +467,7 @@ fn client_type(name: &[u8]) -> Result<ClientType, CommandError> {
         b"normal" => Ok(ClientType::Normal),
         b"pubsub" => Ok(ClientType::PubSub),
         b"master" | b"replica" | b"slave" => Ok(ClientType::Replication),
-        _ => Err(CommandError::err(format!(
-            "Unknown client type '{}'",
-            String::from_utf8_lossy(name)
-        ))),
+        _ => Err(CommandError::echo("Unknown client type '", name, "'")),
     }
 }
 
@@ -589,10 +583,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
             // Every client is the default user, the only one there is.
             b"user" if value[..] == b"default"[..] => {}
             b"user" => {
-                return Err(CommandError::err(format!(
-                    "No such user '{}'",
-                    String::from_utf8_lossy(value)
-                )));
+                return Err(CommandError::echo("No such user '", value, "'"));
             }
             _ => return Err(CommandError::Syntax),
         }

@@ -172,12 +172,24 @@ pub enum CommandError {
     PurgeRefused,
     /// Any other text, already starting with its error code (`ERR ...`, `BUSY ...`).
     Text(Cow<'static, str>),
+    /// An error text quoting bytes the client sent, as built by
+    /// [`CommandError::echo`].
+    Echo(Vec<u8>),
 }
 
-/// Command names and arguments echoed in errors are cut to this many characters.
+/// Command names and arguments echoed with `%.128s` are cut to this many bytes.
 const ECHO_LIMIT: usize = 128;
 
 impl CommandError {
+    /// `ERR <before><sent><after>`, with `sent` as Redis's `%s` prints it: the bytes
+    /// as sent, up to the first NUL byte.
+    pub fn echo(before: &str, sent: &[u8], after: &str) -> CommandError {
+        let mut text = format!("ERR {before}").into_bytes();
+        text.extend_from_slice(c_string_cut(sent, usize::MAX));
+        text.extend_from_slice(after.as_bytes());
+        CommandError::Echo(text)
+    }
+
     /// An `ERR` error with free text.
     pub fn err(message: impl Into<String>) -> CommandError {
         CommandError::Text(Cow::Owned(format!("ERR {}", message.into())))
@@ -188,14 +200,32 @@ impl CommandError {
     /// prints them: cut at 128 bytes or at a NUL byte, whatever their encoding.
     pub fn reply_bytes(&self) -> Cow<'static, [u8]> {
         use CommandError::*;
-        let echo = |head: &str, sent: &[u8], tail: String| {
+        // `%.*s`: the bytes sent, cut at `limit` bytes and at the first NUL byte.
+        let echo_cut = |head: &str, sent: &[u8], limit: usize, tail: &str| {
             let mut text = head.as_bytes().to_vec();
-            text.extend_from_slice(c_string_cut(sent, ECHO_LIMIT));
+            text.extend_from_slice(c_string_cut(sent, limit));
             text.extend_from_slice(tail.as_bytes());
             Cow::Owned(text)
         };
+        let echo = |head: &str, sent: &[u8], tail: String| echo_cut(head, sent, ECHO_LIMIT, &tail);
         match self {
             UnknownCommand { name, args } => Cow::Owned(unknown_command_text(name, args)),
+            Echo(text) => Cow::Owned(text.clone()),
+            HelloOption(option) => echo_cut(
+                "ERR Syntax error in HELLO option '",
+                option,
+                usize::MAX,
+                "'",
+            ),
+            NoLatencySamples(event) => echo_cut(
+                "ERR No samples available for event '",
+                event,
+                usize::MAX,
+                "'",
+            ),
+            AclUnknownCategory(name) => echo_cut("ERR Unknown category '", name, ECHO_LIMIT, "'"),
+            AclNoSuchUser(name) => echo_cut("ERR User '", name, usize::MAX, "' not found"),
+            AclNoSuchCommand(name) => echo_cut("ERR Command '", name, usize::MAX, "' not found"),
             UnknownSubcommand { container, sub } => echo(
                 "ERR unknown subcommand '",
                 sub,
@@ -218,7 +248,15 @@ impl CommandError {
     pub fn reply_text(&self) -> Cow<'static, str> {
         use CommandError::*;
         Cow::Borrowed(match self {
-            UnknownCommand { .. } | UnknownSubcommand { .. } | SubcommandSyntax { .. } => {
+            UnknownCommand { .. }
+            | UnknownSubcommand { .. }
+            | SubcommandSyntax { .. }
+            | Echo(_)
+            | HelloOption(_)
+            | NoLatencySamples(_)
+            | AclUnknownCategory(_)
+            | AclNoSuchUser(_)
+            | AclNoSuchCommand(_) => {
                 return Cow::Owned(String::from_utf8_lossy(&self.reply_bytes()).into_owned());
             }
             DenyBlocking(name) => {
@@ -233,12 +271,6 @@ impl CommandError {
             }
             InvalidExpireTime(name) => {
                 return Cow::Owned(format!("ERR invalid expire time in '{name}' command"));
-            }
-            HelloOption(option) => {
-                return Cow::Owned(format!(
-                    "ERR Syntax error in HELLO option '{}'",
-                    String::from_utf8_lossy(option)
-                ));
             }
             SubscribedContext(name) => {
                 return Cow::Owned(format!(
@@ -255,32 +287,8 @@ impl CommandError {
                     "ERR at least 1 input key is needed for '{name}' command"
                 ));
             }
-            NoLatencySamples(event) => {
-                return Cow::Owned(format!(
-                    "ERR No samples available for event '{}'",
-                    String::from_utf8_lossy(event)
-                ));
-            }
             ConfigRewrite(cause) => {
                 return Cow::Owned(format!("ERR Rewriting config file: {cause}"));
-            }
-            AclUnknownCategory(name) => {
-                return Cow::Owned(format!(
-                    "ERR Unknown category '{}'",
-                    String::from_utf8_lossy(name)
-                ));
-            }
-            AclNoSuchUser(name) => {
-                return Cow::Owned(format!(
-                    "ERR User '{}' not found",
-                    String::from_utf8_lossy(name)
-                ));
-            }
-            AclNoSuchCommand(name) => {
-                return Cow::Owned(format!(
-                    "ERR Command '{}' not found",
-                    String::from_utf8_lossy(name)
-                ));
             }
             AclSingleUser(sub) if sub == "LOG" => {
                 "ERR ACL LOG is not supported: broker-server keeps no ACL log (it has one user, 'default', configured by requirepass)"

@@ -174,10 +174,7 @@ impl ExpireCondition {
                 b"GT" => condition.gt = true,
                 b"LT" => condition.lt = true,
                 _ => {
-                    return Err(CommandError::err(format!(
-                        "Unsupported option {}",
-                        String::from_utf8_lossy(option)
-                    )));
+                    return Err(CommandError::echo("Unsupported option ", option, ""));
                 }
             }
         }

@@ -630,11 +630,13 @@ fn config_set(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     // Every name is checked before any value, as Redis does: the first unknown,
     // immutable or repeated name is the error, even after a bad value.
     let mut specs: Vec<&'static OptionSpec> = Vec::with_capacity(pairs.len());
-    for (name, _) in &pairs {
+    for (pair, (name, _)) in pairs.iter().enumerate() {
         let Some(spec) = find_option(name) else {
-            return Err(CommandError::err(format!(
-                "Unknown option or number of arguments for CONFIG SET - '{name}'"
-            )));
+            return Err(CommandError::echo(
+                "Unknown option or number of arguments for CONFIG SET - '",
+                &args[2 + 2 * pair],
+                "'",
+            ));
         };
         if !spec.mutable {
             return Err(failed(name, "can't set immutable config"));
@@ -1073,10 +1075,10 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
 
 fn function_flush(ctx: &mut Ctx<'_, '_>, args: Args<'_>) -> CmdResult {
     if args.len() > 3 {
-        return Err(CommandError::err(format!(
-            "unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(&args[1])
-        )));
+        return Err(CommandError::SubcommandSyntax {
+            container: "function".into(),
+            sub: args[1].to_vec(),
+        });
     }
     match args.get(2) {
         None => {}

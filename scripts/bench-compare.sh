@@ -5,6 +5,7 @@
 #   ./scripts/bench-compare.sh compare --scale 0.05 --rounds 3   # a quick end-to-end check
 #   ./scripts/bench-compare.sh threads             # thread-count sweep
 #   ./scripts/bench-compare.sh runtime             # runtime flavours (CPU/op, syscalls/op)
+#   ./scripts/bench-compare.sh writes              # io_uring batched sends vs direct, and Redis
 #   ./scripts/bench-compare.sh callgrind           # instructions per SET, both servers
 #
 # Installs (when missing) redis-server, redis-tools, strace and valgrind, builds

@@ -866,13 +866,27 @@ def cmd_threads(opts) -> None:
 
 def cmd_runtime(opts) -> None:
     """current_thread vs multi_thread(1) vs multi_thread(2): CPU/op and syscalls/op."""
-    scale = opts.scale
-    targets = [
+    compare_variants(opts, "broker-server runtime flavours", "runtime", [
         Target("multi_thread×2", "broker", opts.port_b, extra=["--threads", "2"]),
         Target("multi_thread×1", "broker", opts.port_b + 1, extra=["--threads", "1"]),
         Target("current_thread", "broker", opts.port_b + 2, env={"BROKER_SERVER_RUNTIME": "current_thread"}),
-    ]
-    report = Report("broker-server runtime flavours")
+    ])
+
+
+def cmd_writes(opts) -> None:
+    """Replies sent in io_uring batches vs one send per connection, next to Redis."""
+    compare_variants(opts, "reply writes: io_uring batches vs direct sends", "writes", [
+        Target("redis-server", "redis", opts.port_a),
+        Target("io-uring yes", "broker", opts.port_b, extra=["--io-uring", "yes"]),
+        Target("io-uring no", "broker", opts.port_b + 1, extra=["--io-uring", "no"]),
+    ], celery=True)
+
+
+def compare_variants(opts, title: str, save_as: str, targets: list[Target], celery: bool = False) -> None:
+    """Runs the same SET tests (and the Celery mix) on every target, alternating, and
+    reports throughput, CPU per op and syscalls per op side by side."""
+    scale = opts.scale
+    report = Report(title)
     for t in targets:
         t.start()
     try:
@@ -881,13 +895,17 @@ def cmd_runtime(opts) -> None:
                 [GridTest("SET c1 P1", "set", 1, 1, max(1000, int(100_000 * scale)), True)]
         report.add("", "| test | " + " | ".join(f"{t.name} rps / CPU µs/op" for t in targets) + " |",
                    "|---|" + "---|" * len(targets))
-        for test in tests:
-            log(f"== {test.name}")
-            results = alternate(targets, opts.rounds, test.run)
+        runs = [(test.name, test.run) for test in tests]
+        if celery:
+            n = max(1000, int(30_000 * scale))
+            runs.append((f"Celery mix ({n} tasks; tasks/s)", lambda t: celery_mix(t, n)))
+        for name, run in runs:
+            log(f"== {name}")
+            results = alternate(targets, opts.rounds, run)
             cells = [f"{fmt(median_of(results[t.name], 'rps'))} / {fmt(median_of(results[t.name], 'cpu_us'), 2)}"
                      for t in targets]
-            report.add(f"| {test.name} | " + " | ".join(cells) + " |")
-            report.data[test.name] = results
+            report.add(f"| {name} | " + " | ".join(cells) + " |")
+            report.data[name] = results
         report.add("", "| syscalls per op | " + " | ".join(t.name for t in targets) + " |",
                    "|---|" + "---|" * len(targets))
         for name, args, n in syscall_tests(scale):
@@ -900,7 +918,7 @@ def cmd_runtime(opts) -> None:
         for t in targets:
             t.stop()
     report.add("", f"Machine at the end: {machine_load()}.")
-    report.save("runtime")
+    report.save(save_as)
 
 
 def callgrind_total(path: str) -> int:
@@ -946,7 +964,7 @@ def cmd_callgrind(opts) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["compare", "threads", "runtime", "callgrind"])
+    parser.add_argument("command", choices=["compare", "threads", "runtime", "writes", "callgrind"])
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds (≥3; 5 when a decision hangs on it)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply request counts (0.05 for a quick end-to-end check)")
@@ -969,7 +987,7 @@ def main() -> None:
         sys.exit(f"{BROKER_BIN} is missing: cargo build --release")
     log(f"machine: {machine_load()}")
     {"compare": cmd_compare, "threads": cmd_threads, "runtime": cmd_runtime,
-     "callgrind": cmd_callgrind}[opts.command](opts)
+     "writes": cmd_writes, "callgrind": cmd_callgrind}[opts.command](opts)
 
 
 if __name__ == "__main__":

@@ -242,18 +242,18 @@ fn main() -> ExitCode {
     // every ready connection per call, as an event loop does (PERFORMANCE.md,
     // "Syscalls per op").
     builder.event_interval(EVENT_INTERVAL);
-    // With one worker, the worker itself makes the log durable whenever it runs out
-    // of work (PERFORMANCE.md, "Durable throughput"): one round then covers every
-    // request that arrived during the previous one, as in an event loop.
+    // A worker about to sleep sends the replies its pass queued, in one submission
+    // (`server::send_batch`). With one worker, it then makes the log durable too
+    // (PERFORMANCE.md, "Durable throughput"): one round covers every request that
+    // arrived during the previous one, as in an event loop.
     let idle_log: IdleLog = Arc::new(OnceLock::new());
-    if threads == 1 {
-        let idle_log = idle_log.clone();
-        builder.on_thread_park(move || {
-            if let Some(log) = idle_log.get() {
-                log.round_when_idle();
-            }
-        });
-    }
+    let park_log = (threads == 1).then(|| idle_log.clone());
+    builder.on_thread_park(move || {
+        server::send_batch::on_worker_park();
+        if let Some(log) = park_log.as_ref().and_then(|log| log.get()) {
+            log.round_when_idle();
+        }
+    });
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -296,7 +296,17 @@ async fn run(config: Config, threads: usize, idle_log: IdleLog) -> ExitCode {
         config_file = %config_file,
         "broker-server starting"
     );
+    let io_uring_wanted = config.io_uring;
     let server = std::sync::Arc::new(Server::new(config));
+    match server::send_batch::SendBatch::supported() {
+        Ok(()) if io_uring_wanted => tracing::info!("Replies are sent in io_uring batches"),
+        Ok(()) => {}
+        Err(reason) if io_uring_wanted => tracing::warn!(
+            %reason,
+            "io_uring is unavailable here; replies are sent one write per connection"
+        ),
+        Err(_) => {}
+    }
     if threads == 1 {
         let _ = idle_log.set(server.run_as_event_loop());
     }

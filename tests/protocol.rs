@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{RawClient, TestServer, encode_command};
+use broker_server::server::send_batch::SendBatch;
+use common::{RawClient, TestServer, encode_command, wait_for_info};
 
 /// Sends `input` and expects exactly `reply`, then a closed connection.
 fn expect_error_then_close(server: &TestServer, input: &[u8], reply: &[u8]) {
@@ -149,7 +150,10 @@ fn inline_commands_follow_redis_quoting() {
 
 #[test]
 fn a_pipeline_of_ten_thousand_commands_is_answered_in_order() {
-    let server = TestServer::start();
+    pipeline_of_ten_thousand_commands(&TestServer::start());
+}
+
+fn pipeline_of_ten_thousand_commands(server: &TestServer) {
     let mut client = server.raw();
     let mut pipeline = Vec::new();
     for i in 0..10_000 {
@@ -174,17 +178,64 @@ fn a_pipeline_of_ten_thousand_commands_is_answered_in_order() {
 
 #[test]
 fn a_hundred_megabyte_value_round_trips() {
-    let server = TestServer::start();
+    value_round_trips(&TestServer::start(), 100 * 1024 * 1024);
+}
+
+/// SET then GET of a `size`-byte value. A value larger than the socket's buffer
+/// leaves in several writes (the first of them batched when io_uring is on).
+fn value_round_trips(server: &TestServer, size: usize) {
     let mut client = server.raw();
-    let value: Vec<u8> = (0..100 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let value: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
     assert_eq!(client.call_raw(&[b"SET", b"big", &value]), b"+OK\r\n");
-    assert_eq!(client.call_raw(&[b"STRLEN", b"big"]), b":104857600\r\n");
+    assert_eq!(
+        client.call_raw(&[b"STRLEN", b"big"]),
+        format!(":{size}\r\n").as_bytes()
+    );
     let reply = client.call_raw(&[b"GET", b"big"]);
-    let header = b"$104857600\r\n";
-    assert_eq!(&reply[..header.len()], header);
+    let header = format!("${size}\r\n");
+    assert_eq!(&reply[..header.len()], header.as_bytes());
     assert!(
         reply[header.len()..reply.len() - 2] == value[..],
         "value corrupted"
+    );
+}
+
+#[test]
+fn replies_are_the_same_written_in_io_uring_batches_or_directly() {
+    // On by default wherever the kernel allows it.
+    let server = TestServer::start();
+    let mut client = server.raw();
+    let supported = SendBatch::supported().is_ok();
+    wait_for_info(
+        &mut client,
+        "io_uring_writes",
+        if supported { "yes" } else { "no" },
+    );
+    // Off: one write per connection, and the same replies.
+    let direct = TestServer::with_config(|config| config.io_uring = false);
+    wait_for_info(&mut direct.raw(), "io_uring_writes", "no");
+    pipeline_of_ten_thousand_commands(&direct);
+    value_round_trips(&direct, 16 * 1024 * 1024);
+    // Switched at run time, between the replies of one connection.
+    let mut client = direct.raw();
+    assert_eq!(
+        client.call_raw(&[b"CONFIG", b"SET", b"io-uring", b"yes"]),
+        b"+OK\r\n"
+    );
+    wait_for_info(
+        &mut client,
+        "io_uring_writes",
+        if supported { "yes" } else { "no" },
+    );
+    assert_eq!(client.call_raw(&[b"INCR", b"counter"]), b":10001\r\n");
+    assert_eq!(
+        client.call_raw(&[b"CONFIG", b"SET", b"io-uring", b"no"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(client.call_raw(&[b"INCR", b"counter"]), b":10002\r\n");
+    assert_eq!(
+        client.call_raw(&[b"CONFIG", b"SET", b"io-uring", b"maybe"]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'io-uring') - argument must be 'yes' or 'no'\r\n"
     );
 }
 

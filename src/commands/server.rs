@@ -334,6 +334,13 @@ fn info_server(ctx: &Ctx<'_, '_>, _: &[&Shard], text: &mut String) {
     field(text, "os", std::env::consts::OS);
     field(text, "arch_bits", usize::BITS);
     field(text, "multiplexing_api", "epoll");
+    // Whether replies leave in io_uring batches (`io-uring yes` where the kernel
+    // allows it) or one `send` per connection.
+    field(
+        text,
+        "io_uring_writes",
+        if server.batches_sends() { "yes" } else { "no" },
+    );
     field(text, "process_id", std::process::id());
     field(text, "process_supervised", "no");
     field(text, "run_id", &server.run_id);

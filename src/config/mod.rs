@@ -89,6 +89,8 @@ pub struct Config {
     pub latency_monitor_threshold: u64,
     /// Whether each command's durations are counted for `LATENCY HISTOGRAM`.
     pub latency_tracking: bool,
+    /// Whether replies are sent in batches through io_uring where the kernel allows.
+    pub io_uring: bool,
     pub notify_keyspace_events: String,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
@@ -525,6 +527,16 @@ pub static OPTIONS: &[OptionSpec] = &[
         |c| yes_no(c.latency_tracking)
     ),
     option!(
+        "io-uring",
+        "yes",
+        true,
+        |c, v| {
+            c.io_uring = parse_bool(v)?;
+            Ok(())
+        },
+        |c| yes_no(c.io_uring)
+    ),
+    option!(
         "notify-keyspace-events",
         "",
         true,
@@ -742,6 +754,7 @@ impl Default for Config {
             slowlog_max_len: 0,
             latency_monitor_threshold: 0,
             latency_tracking: false,
+            io_uring: false,
             notify_keyspace_events: String::new(),
             maxmemory: 0,
             maxmemory_policy: String::new(),

@@ -24,6 +24,7 @@
 //! write (and fsync), which is what makes group commit pay.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,7 @@ use crate::protocol::decode::DecodeLimits;
 use crate::protocol::{ProtocolError, ReplyWriter, RequestDecoder};
 use crate::server::Server;
 use crate::server::client::{Client, ClientHandle};
+use crate::server::send_batch::{self, Ticket};
 use crate::util::clock::now_ms;
 
 /// Initial read buffer size; reads ask for at least this much room.
@@ -81,7 +83,15 @@ impl std::fmt::Display for Ending {
 /// Serves one client until it leaves, errs, is killed, or the server shuts down.
 pub async fn serve_client(server: Arc<Server>, mut stream: TcpStream, handle: Arc<ClientHandle>) {
     let mut client = Client::new(handle.clone(), !server.auth_required());
-    let ending = run(&server, &mut stream, &mut client).await;
+    let mut socket = Socket {
+        stream: &mut stream,
+        sending: None,
+        spare: Vec::new(),
+    };
+    let ending = run(&server, &mut socket, &mut client).await;
+    // Replies still queued in a batch go out (as far as the socket takes them)
+    // before the socket closes.
+    socket.send_queued();
     match &ending {
         Ending::ClientClosed | Ending::Quit | Ending::Shutdown => {
             tracing::debug!(id = client.id, addr = %handle.addr, %ending, "client closed")
@@ -94,7 +104,7 @@ pub async fn serve_client(server: Arc<Server>, mut stream: TcpStream, handle: Ar
     server.clients.remove(&client.id);
 }
 
-async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> Ending {
+async fn run(server: &Server, socket: &mut Socket<'_>, client: &mut Client) -> Ending {
     let handle = client.handle.clone();
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
@@ -144,7 +154,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
                         break;
                     }
                     if output.len() >= FLUSH_THRESHOLD {
-                        if let Err(ending) = write_out(server, &handle, stream, &mut output).await {
+                        if let Err(ending) = write_out(server, &handle, socket, &mut output).await {
                             return ending;
                         }
                     }
@@ -163,6 +173,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         // replies leave below: each counts as interaction for the idle timeout, as
         // reads and writes do in Redis. One clock read per turn covers both.
         handle.touch();
+        send_batch::on_connection_turn();
         // Guard a parked command at once, so that even an error path below takes it
         // out of the waiter queues.
         let parked = client
@@ -170,26 +181,24 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             .take()
             .map(|blocked| Waiting::new(server, handle.clone(), blocked));
         handle.outbox.drain_into(&mut output);
-        if !output.is_empty() {
-            if server.replies_after_pass() {
-                // Let every other ready connection run first: the replies of the
-                // pass then go out together, and a client woken by one reply finds
-                // the others already there (see `Server::run_as_event_loop`).
-                tokio::task::yield_now().await;
-            }
-            if let Err(ending) = write_out(server, &handle, stream, &mut output).await {
+        if !output.is_empty() || socket.sending.is_some() {
+            if let Err(ending) = write_out(server, &handle, socket, &mut output).await {
                 return ending;
             }
         }
         if let Some(ending) = ending {
+            // The last replies go out in full before the close.
+            if let Err(ending) = socket.settle(&handle).await {
+                return ending;
+            }
             if matches!(ending, Ending::Protocol(_)) {
-                drain_and_close(stream).await;
+                drain_and_close(socket.stream).await;
             }
             return ending;
         }
         if let Some(waiting) = parked {
             if let Err(ending) =
-                wait_blocked(server, stream, &mut input, &mut output, client, waiting).await
+                wait_blocked(server, socket, &mut input, &mut output, client, waiting).await
             {
                 return ending;
             }
@@ -197,7 +206,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
             continue;
         }
         if held {
-            if let Err(ending) = wait_unpaused(server, stream, &mut input, client).await {
+            if let Err(ending) = wait_unpaused(server, socket, &mut input, client).await {
                 return ending;
             }
             // Bring the held request (first in `input`) through the gate again.
@@ -242,7 +251,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
         // no wake-up is lost; a fired `ready` is replaced by a fresh one.
         tokio::select! {
             biased;
-            read = stream.read_buf(&mut input) => match read {
+            read = socket.stream.read_buf(&mut input) => match read {
                 Ok(0) => return Ending::ClientClosed,
                 Ok(n) => {
                     server.stats.add_net_input(n);
@@ -261,7 +270,7 @@ async fn run(server: &Server, stream: &mut TcpStream, client: &mut Client) -> En
 /// once; dropping the wait on any error path gives back what was handed to it.
 async fn wait_blocked(
     server: &Server,
-    stream: &mut TcpStream,
+    socket: &mut Socket<'_>,
     input: &mut BytesMut,
     output: &mut Vec<u8>,
     client: &mut Client,
@@ -291,9 +300,9 @@ async fn wait_blocked(
             }
             _ = handle.outbox.ready() => {
                 handle.outbox.drain_into(output);
-                write_out(server, &handle, stream, output).await?;
+                write_out(server, &handle, socket, output).await?;
             }
-            read = stream.read_buf(input) => took_input(server, read, input)?,
+            read = socket.stream.read_buf(input) => took_input(server, read, input)?,
         }
     };
     waiting.finish(wake, output, client.protocol);
@@ -324,7 +333,7 @@ fn took_input(server: &Server, read: io::Result<usize>, input: &BytesMut) -> Res
 /// leaves or is killed, or a shutdown, ends the wait at once.
 async fn wait_unpaused(
     server: &Server,
-    stream: &mut TcpStream,
+    socket: &mut Socket<'_>,
     input: &mut BytesMut,
     client: &mut Client,
 ) -> Result<(), Ending> {
@@ -355,35 +364,112 @@ async fn wait_unpaused(
             _ = until_end => {}
             _ = handle.outbox.ready() => {
                 handle.outbox.drain_into(&mut output);
-                write_out(server, &handle, stream, &mut output).await?;
+                write_out(server, &handle, socket, &mut output).await?;
             }
-            read = stream.read_buf(input) => took_input(server, read, input)?,
+            read = socket.stream.read_buf(input) => took_input(server, read, input)?,
         }
     }
 }
 
-/// Writes `output` in full, unless the client is killed meanwhile: a subscriber that
-/// stopped reading is closed by its output limit, and must not stay parked here.
+/// The client's socket, and the batched send of its last replies until it is
+/// settled (see [`crate::server::send_batch`]).
+struct Socket<'s> {
+    stream: &'s mut TcpStream,
+    /// Replies queued in this worker's batch: sent with the others of the pass,
+    /// and taken back (with whatever the socket did not take) before the next.
+    sending: Option<Ticket>,
+    /// The buffer the next replies are built in while the last ones are queued.
+    spare: Vec<u8>,
+}
+
+impl Socket<'_> {
+    /// Sees the batched send through: takes back its buffer and writes what the
+    /// socket did not take, unless the client is killed meanwhile.
+    async fn settle(&mut self, handle: &ClientHandle) -> Result<(), Ending> {
+        let Some(ticket) = self.sending.take() else {
+            return Ok(());
+        };
+        let (mut data, result) = ticket.finish();
+        let sent = match result {
+            Ok(count) => count,
+            // The socket's buffer was full: the rest waits for room below.
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(error) => return Err(Ending::Io(error)),
+        };
+        if sent < data.len() {
+            write_all(handle, self.stream, &data[sent..]).await?;
+        }
+        data.clear();
+        if data.capacity() > SHRINK_ABOVE {
+            data.shrink_to(READ_CHUNK);
+        }
+        self.spare = data;
+        Ok(())
+    }
+
+    /// Sends a batched send still queued, as far as the socket takes it, before
+    /// the connection closes.
+    fn send_queued(&mut self) {
+        if let Some(ticket) = self.sending.take() {
+            let _ = ticket.finish();
+        }
+    }
+}
+
+/// Sends `output`, unless the client is killed meanwhile: a subscriber that stopped
+/// reading is closed by its output limit, and must not stay parked here.
+///
+/// Replies leave once the append-only log covers them. With batched sends they
+/// are queued with the replies of every connection the worker serves in the pass,
+/// and sent with them when the worker is done; the previous batched send is
+/// settled first, so replies stay in order. Otherwise they are written here and
+/// now.
 async fn write_out(
     server: &Server,
-    handle: &ClientHandle,
-    stream: &mut TcpStream,
+    handle: &Arc<ClientHandle>,
+    socket: &mut Socket<'_>,
     output: &mut Vec<u8>,
 ) -> Result<(), Ending> {
+    if !server.batches_sends() && server.replies_after_pass() && !output.is_empty() {
+        // Let every other ready connection run first: the replies of the pass then
+        // go out together, and a client woken by one reply finds the others
+        // already there (see `Server::run_as_event_loop`).
+        tokio::task::yield_now().await;
+    }
     server.persistence.wait_durable().await;
-    // A write cut short by the kill leaves the stream mid-reply, which is fine: the
-    // connection is being closed.
-    tokio::select! {
-        biased;
-        _ = handle.kill.cancelled() => return Err(Ending::Killed),
-        written = stream.write_all(output) => written.map_err(Ending::Io)?,
+    socket.settle(handle).await?;
+    if output.is_empty() {
+        return Ok(());
     }
     server.stats.add_net_output(output.len());
-    output.clear();
-    if output.capacity() > SHRINK_ABOVE {
-        output.shrink_to(READ_CHUNK);
-    }
+    // The batch of the thread this runs on now, after the waits above: only that
+    // thread's worker submits it when it runs out of work.
+    let Some(batch) = server.send_batch() else {
+        write_all(handle, socket.stream, output).await?;
+        output.clear();
+        if output.capacity() > SHRINK_ABOVE {
+            output.shrink_to(READ_CHUNK);
+        }
+        return Ok(());
+    };
+    let replies = std::mem::replace(output, std::mem::take(&mut socket.spare));
+    socket.sending = Some(batch.queue(socket.stream.as_raw_fd(), replies, handle.clone()));
     Ok(())
+}
+
+/// Writes `bytes` in full, unless the client is killed meanwhile. A write cut short
+/// by the kill leaves the stream mid-reply, which is fine: the connection is being
+/// closed.
+async fn write_all(
+    handle: &ClientHandle,
+    stream: &mut TcpStream,
+    bytes: &[u8],
+) -> Result<(), Ending> {
+    tokio::select! {
+        biased;
+        _ = handle.kill.cancelled() => Err(Ending::Killed),
+        written = stream.write_all(bytes) => written.map_err(Ending::Io),
+    }
 }
 
 /// Shuts the write side and reads until the peer closes (briefly), so a client that

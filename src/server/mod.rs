@@ -18,6 +18,7 @@ pub mod latency;
 pub mod listener;
 pub mod outbox;
 pub mod pause;
+pub mod send_batch;
 pub mod slowlog;
 pub mod stats;
 
@@ -41,6 +42,7 @@ use crate::scripting::Scripting;
 use crate::server::client::{Client, ClientHandle};
 use crate::server::latency::LatencyMonitor;
 use crate::server::pause::{Pause, PauseMode};
+use crate::server::send_batch::SendBatch;
 use crate::server::slowlog::SlowLog;
 use crate::server::stats::Stats;
 use crate::store::Keyspace;
@@ -91,6 +93,8 @@ pub struct Server {
     query_buffer_limit: AtomicU64,
     /// See [`Server::run_as_event_loop`].
     replies_after_pass: AtomicBool,
+    /// `io-uring yes`, on a kernel that allows it: see [`Server::send_batch`].
+    batched_sends: AtomicBool,
     /// The allocator's `used_memory`, refreshed by the background task: reading it
     /// afresh costs a statistics refresh, too much for every command.
     used_memory: AtomicU64,
@@ -114,6 +118,7 @@ impl Server {
         let notify_flags = config_notify_flags(&config);
         let maxmemory = config.maxmemory;
         let query_buffer_limit = config.client_query_buffer_limit;
+        let batched_sends = config_batched_sends(&config);
         let keyspace = Arc::new(Keyspace::new(config.databases));
         keyspace.set_notify_flags(notify_flags);
         let latency = Arc::new(LatencyMonitor::new(config.latency_monitor_threshold));
@@ -140,6 +145,7 @@ impl Server {
             maxmemory: AtomicU64::new(maxmemory),
             query_buffer_limit: AtomicU64::new(query_buffer_limit),
             replies_after_pass: AtomicBool::new(false),
+            batched_sends: AtomicBool::new(batched_sends),
             used_memory: AtomicU64::new(allocated),
             loading: AtomicBool::new(false),
             blocked: AtomicUsize::new(0),
@@ -187,6 +193,23 @@ impl Server {
         self.replies_after_pass.load(Ordering::Relaxed)
     }
 
+    /// The calling worker's batch of replies to send, when replies go out in
+    /// batches (`io-uring yes` on a kernel that allows it; see
+    /// [`send_batch`]); `None` to write them directly.
+    #[inline]
+    pub fn send_batch(&self) -> Option<Arc<SendBatch>> {
+        if self.batched_sends.load(Ordering::Relaxed) {
+            SendBatch::for_this_thread()
+        } else {
+            None
+        }
+    }
+
+    /// Whether replies go out in batches through io_uring (`INFO server`).
+    pub fn batches_sends(&self) -> bool {
+        self.batched_sends.load(Ordering::Relaxed)
+    }
+
     /// `client-query-buffer-limit`, in bytes.
     #[inline]
     pub fn query_buffer_limit(&self) -> u64 {
@@ -230,6 +253,8 @@ impl Server {
             .configure(config.slowlog_log_slower_than, config.slowlog_max_len);
         self.latency.configure(config.latency_monitor_threshold);
         self.stats.set_latency_tracking(config.latency_tracking);
+        self.batched_sends
+            .store(config_batched_sends(&config), Ordering::Relaxed);
         self.persistence.reconfigure(&config);
     }
 
@@ -434,6 +459,10 @@ impl Server {
 }
 
 /// The notification classes `config` enables, or 0 when none would be published.
+fn config_batched_sends(config: &Config) -> bool {
+    config.io_uring && SendBatch::supported().is_ok()
+}
+
 fn config_notify_flags(config: &Config) -> u32 {
     notify::parse_flags(&config.notify_keyspace_events).map_or(0, notify::effective)
 }

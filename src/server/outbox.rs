@@ -83,8 +83,14 @@ impl Outbox {
         self.pending.lock().bytes
     }
 
-    /// Waits until a frame has been pushed. A push made while nobody waits is
-    /// remembered, so no wake-up is lost.
+    /// Wakes the connection with nothing to drain: a batched send of its replies
+    /// needs seeing to (see [`crate::server::send_batch`]).
+    pub fn wake(&self) {
+        self.ready.notify_one();
+    }
+
+    /// Waits until a frame has been pushed (or [`Outbox::wake`]). A push made while
+    /// nobody waits is remembered, so no wake-up is lost.
     pub async fn ready(&self) {
         self.ready.notified().await
     }

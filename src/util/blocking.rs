@@ -10,6 +10,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 pub fn off_the_runtime<R>(f: impl FnOnce() -> R) -> R {
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            crate::server::send_batch::leave_worker();
             tokio::task::block_in_place(f)
         }
         _ => f(),

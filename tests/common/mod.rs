@@ -50,6 +50,7 @@ impl TestServer {
         adjust(&mut config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
+            .on_thread_park(broker_server::server::send_batch::on_worker_park)
             .enable_all()
             .build()
             .expect("runtime");

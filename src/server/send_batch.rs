@@ -26,7 +26,7 @@ use std::cell::{Cell, OnceCell};
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use io_uring::{IoUring, opcode, types};
 
@@ -45,35 +45,74 @@ pub const FLUSH_AT: usize = 64;
 pub const STALE_TURNS: u32 = 64;
 
 /// One worker thread's replies waiting to be sent, or sent and not yet taken back.
+///
+/// Two locks: `state` for the bookkeeping, held only briefly, and `ring` for a
+/// submission, held through the system call. A connection taking back a buffer
+/// sent in an earlier submission thus never waits for the one in progress.
 pub struct SendBatch {
-    inner: Mutex<Inner>,
+    state: Mutex<State>,
+    /// Signalled when a submission has filed its results.
+    sent: Condvar,
+    ring: Mutex<Ring>,
     /// Whether sends are queued: read without the lock on every turn and park.
     has_queued: AtomicBool,
     /// Connection turns since the oldest queued send, counted while any is.
     turns: AtomicU32,
 }
 
-struct Inner {
-    ring: IoUring,
+struct State {
     /// Every send a ticket refers to, by slot; `None` marks a free slot.
     slots: Vec<Option<Send>>,
     free: Vec<usize>,
     /// Slots of the sends not yet submitted, in the order they were queued.
     queued: Vec<usize>,
+    /// Threads waiting on `sent` for a send in flight: a notification costs a
+    /// system call, so it is made only for them.
+    waiting: usize,
 }
+
+/// The ring, and the sends of the submission in progress (kept for their capacity).
+struct Ring {
+    uring: IoUring,
+    sends: Vec<InFlight>,
+    /// Set when a failed submission left entries in a ring that could not be
+    /// replaced: it is never submitted again, and replies are written directly.
+    broken: bool,
+}
+
+/// What the kernel needs of one send, copied out of its slot.
+struct InFlight {
+    slot: usize,
+    fd: RawFd,
+    /// The slot's buffer, which stays put until the send is filed as done.
+    data: *const u8,
+    length: u32,
+    result: io::Result<usize>,
+}
+
+// SAFETY: `data` points into a buffer owned by the batch's state, which nobody frees
+// while its send is in flight (see `Stage::InFlight`); the pointer is only read by
+// the kernel, under the ring's lock.
+unsafe impl std::marker::Send for InFlight {}
 
 struct Send {
     fd: RawFd,
     data: Vec<u8>,
     owner: Arc<ClientHandle>,
-    /// `None` until submitted; then the bytes sent, or the error (`WouldBlock`
-    /// when the socket took nothing).
-    result: Option<io::Result<usize>>,
+    stage: Stage,
+}
+
+enum Stage {
+    Queued,
+    /// In a submission in progress: the kernel may be reading the buffer.
+    InFlight,
+    /// The bytes sent, or the error (`WouldBlock` when the socket took nothing).
+    Done(io::Result<usize>),
 }
 
 impl Send {
     fn is_complete(&self) -> bool {
-        matches!(self.result, Some(Ok(count)) if count == self.data.len())
+        matches!(self.stage, Stage::Done(Ok(count)) if count == self.data.len())
     }
 }
 
@@ -138,20 +177,82 @@ impl SendBatch {
     /// Submits whatever is queued.
     pub fn submit_queued(&self) {
         if self.has_queued.load(Ordering::Relaxed) {
-            let unfinished = self.submit(&mut self.lock());
-            wake(unfinished);
+            self.submit();
         }
     }
 
-    /// Submits the queued sends; `inner` is this batch's, locked. The flag is
-    /// cleared under the lock, so a send queued meanwhile keeps it set. Returns the
-    /// connections to wake, which the caller does once the lock is released: a
-    /// wake-up may drop a task (at shutdown), and with it a ticket of this batch.
-    #[must_use]
-    fn submit(&self, inner: &mut Inner) -> Vec<Arc<ClientHandle>> {
-        let unfinished = inner.submit();
-        self.has_queued.store(false, Ordering::Relaxed);
-        unfinished
+    /// Sends every queued send, in submissions of at most the ring's size, files
+    /// the results, and wakes the connections whose send was not taken in full.
+    /// Takes the ring's lock, then the state's: never call it holding the state.
+    fn submit(&self) {
+        let mut ring = self.ring.lock().unwrap_or_else(PoisonError::into_inner);
+        let Ring {
+            uring,
+            sends,
+            broken,
+        } = &mut *ring;
+        {
+            let mut state = self.lock();
+            // Cleared under the lock, so a send queued meanwhile keeps it set.
+            self.has_queued.store(false, Ordering::Relaxed);
+            let State { slots, queued, .. } = &mut *state;
+            sends.clear();
+            for slot in queued.drain(..) {
+                let send = slots[slot].as_mut().expect("a queued slot is in use");
+                send.stage = Stage::InFlight;
+                sends.push(InFlight {
+                    slot,
+                    fd: send.fd,
+                    data: send.data.as_ptr(),
+                    length: send.data.len().min(u32::MAX as usize) as u32,
+                    result: Err(io::ErrorKind::WouldBlock.into()),
+                });
+            }
+        }
+        if sends.is_empty() {
+            return;
+        }
+        // Each chunk is sent only while the ring works; the sends left over stay
+        // `WouldBlock`, and their connections write them directly.
+        let mut failed = *broken;
+        for chunk in sends.chunks_mut(RING_ENTRIES as usize) {
+            failed = failed || send_chunk(uring, chunk).is_err();
+        }
+        if failed && !*broken {
+            // A fresh ring drops whatever the kernel did not take.
+            match IoUring::new(RING_ENTRIES) {
+                Ok(fresh) => *uring = fresh,
+                Err(_) => *broken = true,
+            }
+        }
+        // Wakes are left until the locks are released: a wake-up may drop a task
+        // (at shutdown), and with it a ticket of this batch. Allocated only when a
+        // send was not taken in full, which is rare.
+        let mut unfinished = Vec::new();
+        let anyone_waiting = {
+            let mut state = self.lock();
+            for in_flight in sends.drain(..) {
+                let send = state.slots[in_flight.slot]
+                    .as_mut()
+                    .expect("a slot in flight is in use");
+                if matches!(&in_flight.result, Err(error) if error.kind() == io::ErrorKind::Other) {
+                    // The kernel may still read the buffer: leaked, not freed.
+                    std::mem::forget(std::mem::take(&mut send.data));
+                }
+                send.stage = Stage::Done(in_flight.result);
+                if !send.is_complete() {
+                    unfinished.push(send.owner.clone());
+                }
+            }
+            state.waiting > 0
+        };
+        drop(ring);
+        if anyone_waiting {
+            self.sent.notify_all();
+        }
+        for owner in unfinished {
+            owner.outbox.wake();
+        }
     }
 
     /// Whether this kernel and process may use io_uring, or why not: tried once,
@@ -177,25 +278,42 @@ impl SendBatch {
     }
 
     fn new() -> io::Result<SendBatch> {
-        let ring = IoUring::new(RING_ENTRIES)?;
         Ok(SendBatch {
-            inner: Mutex::new(Inner {
-                ring,
+            state: Mutex::new(State {
                 slots: Vec::new(),
                 free: Vec::new(),
                 queued: Vec::new(),
+                waiting: 0,
+            }),
+            sent: Condvar::new(),
+            ring: Mutex::new(Ring {
+                uring: IoUring::new(RING_ENTRIES)?,
+                sends: Vec::new(),
+                broken: false,
             }),
             has_queued: AtomicBool::new(false),
             turns: AtomicU32::new(0),
         })
     }
 
-    /// The batch's state. A thread that finds another submitting waits in the
-    /// kernel rather than in `sched_yield` calls: a submission takes a system call's
-    /// time, longer than a spin is worth. No panic can leave the state half
-    /// changed, so a poisoned lock is taken as it is.
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Waits until the submission in progress has filed its results.
+    fn wait_for_submission<'s>(
+        &'s self,
+        mut state: MutexGuard<'s, State>,
+    ) -> MutexGuard<'s, State> {
+        state.waiting += 1;
+        let mut state = self
+            .sent
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner);
+        state.waiting -= 1;
+        state
+    }
+
+    /// The batch's bookkeeping. No panic can leave it half changed, so a poisoned
+    /// lock is taken as it is.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Queues `data` to be sent on `fd`, for `owner`'s connection. The socket must
@@ -206,7 +324,7 @@ impl SendBatch {
             fd,
             data,
             owner,
-            result: None,
+            stage: Stage::Queued,
         };
         let slot = match inner.free.pop() {
             Some(slot) => {
@@ -220,9 +338,8 @@ impl SendBatch {
         };
         inner.queued.push(slot);
         if inner.queued.len() >= FLUSH_AT {
-            let unfinished = self.submit(&mut inner);
             drop(inner);
-            wake(unfinished);
+            self.submit();
         } else if !self.has_queued.load(Ordering::Relaxed) {
             self.turns.store(0, Ordering::Relaxed);
             self.has_queued.store(true, Ordering::Relaxed);
@@ -235,104 +352,56 @@ impl SendBatch {
     }
 }
 
-/// Wakes the connections whose send was not taken in full, to see to the rest.
-fn wake(unfinished: Vec<Arc<ClientHandle>>) {
-    for owner in unfinished {
-        owner.outbox.wake();
+/// Submits `sends` (at most the ring's size) and waits for every one of them,
+/// filing each result. An error from the kernel after some were submitted marks
+/// the rest failed (`ErrorKind::Other`: their buffers are then leaked, not freed).
+fn send_chunk(uring: &mut IoUring, sends: &mut [InFlight]) -> io::Result<()> {
+    {
+        let mut submission = uring.submission();
+        for (index, send) in sends.iter().enumerate() {
+            let entry = opcode::Send::new(types::Fd(send.fd), send.data, send.length)
+                .flags(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+                .build()
+                .user_data(index as u64);
+            // SAFETY: the buffers stay allocated and the sockets open until the
+            // sends complete: this returns only once every one has (or they are
+            // leaked), and a slot in flight is neither freed nor given back to its
+            // connection, whose socket stays open while it holds the ticket.
+            unsafe { submission.push(&entry) }.expect("an empty ring has room for a batch");
+        }
     }
+    let mut completed = 0;
+    let mut submitted = false;
+    while completed < sends.len() {
+        match uring.submit_and_wait(sends.len() - completed) {
+            Ok(_) => submitted = true,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                tracing::warn!(%error, "io_uring send batch failed; writing directly");
+                if submitted {
+                    for send in sends.iter_mut() {
+                        if matches!(&send.result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+                            send.result = Err(io::Error::other("send batch failed"));
+                        }
+                    }
+                }
+                return Err(error);
+            }
+        }
+        for entry in uring.completion() {
+            let code = entry.result();
+            sends[entry.user_data() as usize].result = if code >= 0 {
+                Ok(code as usize)
+            } else {
+                Err(io::Error::from_raw_os_error(-code))
+            };
+            completed += 1;
+        }
+    }
+    Ok(())
 }
 
-impl Inner {
-    /// Sends everything queued, in submissions of at most the ring's size, and
-    /// returns the owners of the sends not taken in full (rarely any: allocated
-    /// only then).
-    fn submit(&mut self) -> Vec<Arc<ClientHandle>> {
-        let mut unfinished = Vec::new();
-        while !self.queued.is_empty() {
-            let count = self.queued.len().min(RING_ENTRIES as usize);
-            self.send(count);
-            for &slot in &self.queued[..count] {
-                let send = self.slots[slot].as_ref().expect("a queued slot is in use");
-                if !send.is_complete() {
-                    unfinished.push(send.owner.clone());
-                }
-            }
-            self.queued.drain(..count);
-        }
-        unfinished
-    }
-
-    /// Submits the first `count` queued sends and waits for every one of them.
-    fn send(&mut self, count: usize) {
-        let Inner {
-            ring,
-            slots,
-            queued,
-            ..
-        } = self;
-        let batch = &queued[..count];
-        {
-            let mut submission = ring.submission();
-            for &slot in batch {
-                let send = slots[slot].as_ref().expect("a queued slot is in use");
-                let length = send.data.len().min(u32::MAX as usize) as u32;
-                let entry = opcode::Send::new(types::Fd(send.fd), send.data.as_ptr(), length)
-                    .flags(libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-                    .build()
-                    .user_data(slot as u64);
-                // SAFETY: the buffers stay allocated and the sockets open until
-                // the sends complete: the loop below returns only once every one
-                // has (or leaks the buffers), and the lock held meanwhile keeps
-                // each owner from taking back its buffer or dropping its ticket,
-                // which comes before its socket closes.
-                unsafe { submission.push(&entry) }.expect("an empty ring has room for a batch");
-            }
-        }
-        let mut completed = 0;
-        let mut submitted = false;
-        while completed < count {
-            match ring.submit_and_wait(count - completed) {
-                Ok(_) => submitted = true,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    tracing::warn!(%error, "io_uring send batch failed; writing directly");
-                    for &slot in batch {
-                        let send = slots[slot].as_mut().expect("a queued slot is in use");
-                        if send.result.is_some() {
-                            continue;
-                        }
-                        if submitted {
-                            // Possibly still in the kernel's hands: the buffer is
-                            // leaked rather than freed under it, and the connection
-                            // closed.
-                            std::mem::forget(std::mem::take(&mut send.data));
-                            send.result = Some(Err(io::Error::other("send batch failed")));
-                        } else {
-                            send.result = Some(Err(io::ErrorKind::WouldBlock.into()));
-                        }
-                    }
-                    // A fresh ring drops whatever the kernel did not take.
-                    if let Ok(fresh) = IoUring::new(RING_ENTRIES) {
-                        *ring = fresh;
-                    }
-                    return;
-                }
-            }
-            for entry in ring.completion() {
-                let code = entry.result();
-                let send = slots[entry.user_data() as usize]
-                    .as_mut()
-                    .expect("a completed slot is in use");
-                send.result = Some(if code >= 0 {
-                    Ok(code as usize)
-                } else {
-                    Err(io::Error::from_raw_os_error(-code))
-                });
-                completed += 1;
-            }
-        }
-    }
-
+impl State {
     /// Frees `slot`, returning its send.
     fn release(&mut self, slot: usize) -> Option<Send> {
         let send = self.slots[slot].take();
@@ -354,37 +423,67 @@ impl Ticket {
     /// Submits the batch if it has not gone yet, and gives back the buffer and how
     /// much of it was sent.
     pub fn finish(mut self) -> (Vec<u8>, io::Result<usize>) {
-        let mut inner = self.batch.lock();
-        let queued = inner.slots[self.slot]
-            .as_ref()
-            .is_some_and(|send| send.result.is_none());
-        let unfinished = if queued {
-            self.batch.submit(&mut inner)
-        } else {
-            Vec::new()
-        };
-        let send = inner.release(self.slot).expect("a ticket's slot is in use");
-        drop(inner);
-        wake(unfinished);
+        let send = self.settle();
         self.done = true;
-        let result = send
-            .result
-            .expect("a send is submitted before it is finished");
+        let Stage::Done(result) = send.stage else {
+            unreachable!("a settled send is done")
+        };
         (send.data, result)
+    }
+
+    /// Waits until the send is done (submitting it if still queued), and frees
+    /// its slot.
+    fn settle(&self) -> Send {
+        let batch = &self.batch;
+        let mut state = batch.lock();
+        loop {
+            match state.slots[self.slot]
+                .as_ref()
+                .map(|send| &send.stage)
+                .expect("a ticket's slot is in use")
+            {
+                Stage::Queued => {
+                    drop(state);
+                    batch.submit();
+                    state = batch.lock();
+                }
+                Stage::InFlight => {
+                    state = batch.wait_for_submission(state);
+                }
+                Stage::Done(_) => {
+                    return state.release(self.slot).expect("a ticket's slot is in use");
+                }
+            }
+        }
     }
 }
 
 impl Drop for Ticket {
     /// A connection dropped while its send waits (the runtime shutting down) takes
-    /// it out of the batch before its socket closes.
+    /// it out of the batch before its socket closes; one in flight is waited for.
     fn drop(&mut self) {
         if self.done {
             return;
         }
-        let mut inner = self.batch.lock();
-        let slot = self.slot;
-        inner.queued.retain(|&queued| queued != slot);
-        inner.release(slot);
+        let batch = &self.batch;
+        let mut state = batch.lock();
+        loop {
+            match state.slots[self.slot].as_ref().map(|send| &send.stage) {
+                Some(Stage::Queued) => {
+                    let slot = self.slot;
+                    state.queued.retain(|&queued| queued != slot);
+                    state.release(slot);
+                    return;
+                }
+                Some(Stage::InFlight) => {
+                    state = batch.wait_for_submission(state);
+                }
+                Some(Stage::Done(_)) | None => {
+                    state.release(self.slot);
+                    return;
+                }
+            }
+        }
     }
 }
 
@@ -545,7 +644,7 @@ mod tests {
                         fd: a.as_raw_fd(),
                         data: vec![(i % 251) as u8],
                         owner: owner(),
-                        result: None,
+                        stage: Stage::Queued,
                     }));
                     inner.queued.push(i);
                     Ticket {

@@ -399,10 +399,7 @@ impl Socket<'_> {
         if sent < data.len() {
             write_all(handle, self.stream, &data[sent..]).await?;
         }
-        data.clear();
-        if data.capacity() > SHRINK_ABOVE {
-            data.shrink_to(READ_CHUNK);
-        }
+        recycle(&mut data);
         self.spare = data;
         Ok(())
     }
@@ -446,15 +443,20 @@ async fn write_out(
     // thread's worker submits it when it runs out of work.
     let Some(batch) = server.send_batch() else {
         write_all(handle, socket.stream, output).await?;
-        output.clear();
-        if output.capacity() > SHRINK_ABOVE {
-            output.shrink_to(READ_CHUNK);
-        }
+        recycle(output);
         return Ok(());
     };
     let replies = std::mem::replace(output, std::mem::take(&mut socket.spare));
     socket.sending = Some(batch.queue(socket.stream.as_raw_fd(), replies, handle.clone()));
     Ok(())
+}
+
+/// Empties a sent reply buffer for reuse, giving back what a large reply grew it to.
+fn recycle(buffer: &mut Vec<u8>) {
+    buffer.clear();
+    if buffer.capacity() > SHRINK_ABOVE {
+        buffer.shrink_to(READ_CHUNK);
+    }
 }
 
 /// Writes `bytes` in full, unless the client is killed meanwhile. A write cut short

@@ -87,7 +87,11 @@ struct InFlight {
     /// The slot's buffer, which stays put until the send is filed as done.
     data: *const u8,
     length: u32,
-    result: io::Result<usize>,
+    /// `None` until the kernel reports it.
+    result: Option<io::Result<usize>>,
+    /// Submitted, but its completion was lost to a failed wait: the kernel may
+    /// still read the buffer, which is then leaked rather than freed.
+    abandoned: bool,
 }
 
 // SAFETY: `data` points into a buffer owned by the batch's state, which nobody frees
@@ -127,9 +131,14 @@ thread_local! {
 /// replies its pass queued. Every runtime that serves clients installs it.
 pub fn on_worker_park() {
     PARK_HOOKED.with(|hooked| hooked.set(true));
+    with_existing_batch(SendBatch::submit_queued);
+}
+
+/// Runs `f` on this thread's batch, if it has made one.
+fn with_existing_batch(f: impl FnOnce(&SendBatch)) {
     BATCH.with(|cell| {
         if let Some(Some(batch)) = cell.get() {
-            batch.submit_queued();
+            f(batch);
         }
     });
 }
@@ -140,23 +149,17 @@ pub fn on_worker_park() {
 /// worker again.
 pub fn leave_worker() {
     PARK_HOOKED.with(|hooked| hooked.set(false));
-    BATCH.with(|cell| {
-        if let Some(Some(batch)) = cell.get() {
-            batch.submit_queued();
-        }
-    });
+    with_existing_batch(SendBatch::submit_queued);
 }
 
 /// Counts a connection turn on this thread, submitting its batch once queued
 /// sends have waited [`STALE_TURNS`] turns of a worker that never sleeps.
 pub fn on_connection_turn() {
-    BATCH.with(|cell| {
-        if let Some(Some(batch)) = cell.get() {
-            if batch.has_queued.load(Ordering::Relaxed)
-                && batch.turns.fetch_add(1, Ordering::Relaxed) >= STALE_TURNS
-            {
-                batch.submit_queued();
-            }
+    with_existing_batch(|batch| {
+        if batch.has_queued.load(Ordering::Relaxed)
+            && batch.turns.fetch_add(1, Ordering::Relaxed) >= STALE_TURNS
+        {
+            batch.submit_queued();
         }
     });
 }
@@ -205,15 +208,16 @@ impl SendBatch {
                     fd: send.fd,
                     data: send.data.as_ptr(),
                     length: send.data.len().min(u32::MAX as usize) as u32,
-                    result: Err(io::ErrorKind::WouldBlock.into()),
+                    result: None,
+                    abandoned: false,
                 });
             }
         }
         if sends.is_empty() {
             return;
         }
-        // Each chunk is sent only while the ring works; the sends left over stay
-        // `WouldBlock`, and their connections write them directly.
+        // Each chunk is sent only while the ring works; the sends left over get no
+        // result, are filed as `WouldBlock`, and their connections write them.
         let mut failed = *broken;
         for chunk in sends.chunks_mut(RING_ENTRIES as usize) {
             failed = failed || send_chunk(uring, chunk).is_err();
@@ -235,11 +239,16 @@ impl SendBatch {
                 let send = state.slots[in_flight.slot]
                     .as_mut()
                     .expect("a slot in flight is in use");
-                if matches!(&in_flight.result, Err(error) if error.kind() == io::ErrorKind::Other) {
-                    // The kernel may still read the buffer: leaked, not freed.
+                let result = if in_flight.abandoned {
                     std::mem::forget(std::mem::take(&mut send.data));
-                }
-                send.stage = Stage::Done(in_flight.result);
+                    Err(io::Error::other("send batch failed"))
+                } else {
+                    // Not taken by the kernel at all: its connection writes it.
+                    in_flight
+                        .result
+                        .unwrap_or_else(|| Err(io::ErrorKind::WouldBlock.into()))
+                };
+                send.stage = Stage::Done(result);
                 if !send.is_complete() {
                     unfinished.push(send.owner.clone());
                 }
@@ -354,7 +363,7 @@ impl SendBatch {
 
 /// Submits `sends` (at most the ring's size) and waits for every one of them,
 /// filing each result. An error from the kernel after some were submitted marks
-/// the rest failed (`ErrorKind::Other`: their buffers are then leaked, not freed).
+/// the ones without a result abandoned.
 fn send_chunk(uring: &mut IoUring, sends: &mut [InFlight]) -> io::Result<()> {
     {
         let mut submission = uring.submission();
@@ -379,10 +388,8 @@ fn send_chunk(uring: &mut IoUring, sends: &mut [InFlight]) -> io::Result<()> {
             Err(error) => {
                 tracing::warn!(%error, "io_uring send batch failed; writing directly");
                 if submitted {
-                    for send in sends.iter_mut() {
-                        if matches!(&send.result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-                            send.result = Err(io::Error::other("send batch failed"));
-                        }
+                    for send in sends.iter_mut().filter(|send| send.result.is_none()) {
+                        send.abandoned = true;
                     }
                 }
                 return Err(error);
@@ -390,11 +397,11 @@ fn send_chunk(uring: &mut IoUring, sends: &mut [InFlight]) -> io::Result<()> {
         }
         for entry in uring.completion() {
             let code = entry.result();
-            sends[entry.user_data() as usize].result = if code >= 0 {
+            sends[entry.user_data() as usize].result = Some(if code >= 0 {
                 Ok(code as usize)
             } else {
                 Err(io::Error::from_raw_os_error(-code))
-            };
+            });
             completed += 1;
         }
     }

@@ -177,6 +177,15 @@ pub enum CommandError {
     Echo(Vec<u8>),
 }
 
+/// `<head><sent><tail>`, with `sent` as C's `%.*s` prints it: cut at `limit` bytes
+/// and at the first NUL byte.
+fn quoting(head: &str, sent: &[u8], limit: usize, tail: &str) -> Vec<u8> {
+    let mut text = head.as_bytes().to_vec();
+    text.extend_from_slice(c_string_cut(sent, limit));
+    text.extend_from_slice(tail.as_bytes());
+    text
+}
+
 /// Command names and arguments echoed with `%.128s` are cut to this many bytes.
 const ECHO_LIMIT: usize = 128;
 
@@ -184,10 +193,7 @@ impl CommandError {
     /// `ERR <before><sent><after>`, with `sent` as Redis's `%s` prints it: the bytes
     /// as sent, up to the first NUL byte.
     pub fn echo(before: &str, sent: &[u8], after: &str) -> CommandError {
-        let mut text = format!("ERR {before}").into_bytes();
-        text.extend_from_slice(c_string_cut(sent, usize::MAX));
-        text.extend_from_slice(after.as_bytes());
-        CommandError::Echo(text)
+        CommandError::Echo(quoting(&format!("ERR {before}"), sent, usize::MAX, after))
     }
 
     /// An `ERR` error with free text.
@@ -202,10 +208,7 @@ impl CommandError {
         use CommandError::*;
         // `%.*s`: the bytes sent, cut at `limit` bytes and at the first NUL byte.
         let echo_cut = |head: &str, sent: &[u8], limit: usize, tail: &str| {
-            let mut text = head.as_bytes().to_vec();
-            text.extend_from_slice(c_string_cut(sent, limit));
-            text.extend_from_slice(tail.as_bytes());
-            Cow::Owned(text)
+            Cow::Owned(quoting(head, sent, limit, tail))
         };
         let echo = |head: &str, sent: &[u8], tail: String| echo_cut(head, sent, ECHO_LIMIT, &tail);
         match self {

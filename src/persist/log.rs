@@ -6,10 +6,12 @@
 //! their shard locks, so the order of records matches the order of execution for
 //! every key. Each append takes a sequence number. A *round* swaps the whole buffer
 //! out, writes it with one `write`, and under `appendfsync always` makes it durable
-//! with one `fdatasync`; then it publishes "acknowledged up to N". Whatever was
-//! appended while that fsync ran goes out together in the next round, so one fsync
-//! covers every connection's writes of a round. A connection writes its replies only
-//! once the watermark covers everything appended before it (see
+//! with one `fdatasync`; then it raises the [`Watermark`] to "acknowledged up to
+//! N". Whatever was appended while that fsync ran goes out together in the next
+//! round, so one fsync covers every connection's writes of a round. The writer
+//! thread also waits a little, after a round, for the clients that round released
+//! to send their next writes (see [`Gathering`]). A connection writes its replies
+//! only once the watermark covers everything appended before it (see
 //! [`LogWriter::wait_durable`]).
 //!
 //! Under `always`, the `aof-writer` thread runs every round, so `fdatasync` never
@@ -43,12 +45,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use tokio::sync::watch;
 
 use crate::persist::record::{Unit, encode_command, encode_select, encode_time};
+use crate::persist::watermark::Watermark;
 use crate::server::latency::LatencyMonitor;
 
 /// When the log is made durable.
@@ -106,6 +108,9 @@ struct Pending {
     /// Write commands that changed something, counted here (under the lock appends
     /// take anyway) rather than in a shared atomic.
     changes: u64,
+    /// The writer thread, gathering an `always` round, wants a wake-up once `seq`
+    /// reaches this (see [`Gathering`]); appends below it leave the thread asleep.
+    wake_at: u64,
 }
 
 /// What a write round works with; whoever runs a round holds it.
@@ -142,6 +147,67 @@ enum RoundRunner {
     IdleWorker,
 }
 
+/// When the writer thread starts an `always` round (group commit with a short
+/// gathering window).
+///
+/// A round releases the replies of the records it covered, and those clients send
+/// their next writes a round trip later. Starting the next round at once would
+/// leave them out, for a whole `fdatasync`; under steady load the clients then
+/// split into two cohorts that take turns, each waiting for two syncs per request.
+/// So after a round the thread waits until as many new records have arrived as
+/// the round covered (on top of those that were already waiting), or until a
+/// window of half the round's duration has passed, whichever comes first: one
+/// round then covers everyone, and a lone client, whose next write completes the
+/// count at once, waits for nothing.
+struct Gathering {
+    /// `seq` at which the next round has gathered enough.
+    target: u64,
+    /// `seq` covered by the last round.
+    covered: u64,
+    /// End of the gathering window; None before the first round.
+    until: Option<Instant>,
+}
+
+/// Longest gathering window, whatever a round took.
+const MAX_GATHERING: Duration = Duration::from_millis(1);
+
+impl Gathering {
+    fn new() -> Self {
+        Gathering {
+            target: 0,
+            covered: 0,
+            until: None,
+        }
+    }
+
+    /// Whether a round should start for the records pending, appended up to `seq`.
+    fn ready(&self, seq: u64, now: Instant) -> bool {
+        seq >= self.target || self.until.is_none_or(|until| now >= until)
+    }
+
+    /// The `seq` whose append should wake the thread, which waits with records
+    /// pending (`gathering`) or with none.
+    fn wake_at(&self, seq: u64, gathering: bool) -> u64 {
+        if gathering {
+            // The window's end wakes it too.
+            self.target
+        } else {
+            // The first append either completes the count or starts the wait for
+            // the window.
+            seq + 1
+        }
+    }
+
+    /// A round covered appends up to `covered`, took `took`, and `appended` had
+    /// been reached when it ended.
+    fn round_done(&mut self, covered: u64, appended: u64, took: Duration) {
+        let released = covered.saturating_sub(self.covered);
+        self.covered = covered;
+        self.target = appended.saturating_add(released);
+        self.until = Some(Instant::now() + (took / 2).min(MAX_GATHERING));
+    }
+}
+
 /// The log buffer, its writer thread and the durability watermark.
 pub struct LogWriter {
     pending: Mutex<Pending>,
@@ -152,8 +218,7 @@ pub struct LogWriter {
     /// Sequence number of the last unit appended (mirrors `pending.seq`).
     appended: AtomicU64,
     /// Every unit up to this one is written (and synced under `always`).
-    acked: AtomicU64,
-    acked_tx: watch::Sender<u64>,
+    acked: Arc<Watermark>,
     /// Whether appends are accepted at all.
     logging: AtomicBool,
     policy: AtomicU8,
@@ -180,7 +245,6 @@ pub struct LogWriter {
 
 impl LogWriter {
     pub fn new(policy: FsyncPolicy, latency: Arc<LatencyMonitor>) -> Arc<Self> {
-        let (acked_tx, _) = watch::channel(0);
         Arc::new(LogWriter {
             pending: Mutex::new(Pending {
                 bytes: Vec::with_capacity(64 * 1024),
@@ -192,6 +256,7 @@ impl LogWriter {
                 switch: None,
                 stop: false,
                 changes: 0,
+                wake_at: 0,
             }),
             round: Mutex::new(RoundState {
                 file: None,
@@ -200,8 +265,7 @@ impl LogWriter {
             }),
             wake: Condvar::new(),
             appended: AtomicU64::new(0),
-            acked: AtomicU64::new(0),
-            acked_tx,
+            acked: Watermark::new(),
             logging: AtomicBool::new(false),
             policy: AtomicU8::new(policy as u8),
             rounds_when_idle: AtomicBool::new(false),
@@ -228,6 +292,8 @@ impl LogWriter {
 
     pub fn set_policy(&self, policy: FsyncPolicy) {
         self.policy.store(policy as u8, Ordering::Relaxed);
+        // The writer thread waits differently under each policy.
+        self.wake.notify_one();
     }
 
     pub fn size(&self) -> u64 {
@@ -344,9 +410,10 @@ impl LogWriter {
         state.last_db = Some(last_db);
         state.seq += 1;
         let seq = state.seq;
+        let wake = seq >= state.wake_at;
         self.appended.store(seq, Ordering::Release);
         drop(pending);
-        if self.always_rounds() == Some(RoundRunner::WriterThread) {
+        if wake && self.always_rounds() == Some(RoundRunner::WriterThread) {
             self.wake.notify_one();
         }
         Some(seq)
@@ -387,7 +454,7 @@ impl LogWriter {
     /// Whether everything appended so far is acknowledged.
     #[inline]
     pub fn is_durable(&self) -> bool {
-        self.acked.load(Ordering::Acquire) >= self.appended.load(Ordering::Acquire)
+        self.acked.get() >= self.appended.load(Ordering::Acquire)
     }
 
     /// Waits until every unit appended before the call is written (and synced, under
@@ -401,7 +468,7 @@ impl LogWriter {
     pub async fn wait_durable(&self) {
         let target = self.appended.load(Ordering::Acquire);
         loop {
-            if self.acked.load(Ordering::Acquire) >= target {
+            if self.acked.get() >= target {
                 return;
             }
             if self.policy() != FsyncPolicy::Always {
@@ -411,8 +478,8 @@ impl LogWriter {
                     }
                 }
             }
-            let mut watermark = self.acked_tx.subscribe();
-            if self.acked.load(Ordering::Acquire) >= target {
+            let mut watermark = self.acked.subscribe();
+            if self.acked.get() >= target {
                 return;
             }
             // Any round ending wakes us: either it covered us, or we try again. The
@@ -495,16 +562,12 @@ impl LogWriter {
         }
         *self.live.lock() = None;
         let seq = self.pending.lock().seq;
-        self.publish(seq);
-    }
-
-    fn publish(&self, seq: u64) {
-        self.acked.store(seq, Ordering::Release);
-        self.acked_tx.send_replace(seq);
+        self.acked.raise(seq, false);
     }
 
     /// The writer thread: runs a round whenever there is work.
     fn run(self: Arc<Self>) {
+        let mut gathering = Gathering::new();
         loop {
             {
                 let mut pending = self.pending.lock();
@@ -514,7 +577,13 @@ impl LogWriter {
                 loop {
                     let runner = self.always_rounds();
                     let records = !pending.bytes.is_empty()
-                        && (waited || runner != Some(RoundRunner::IdleWorker));
+                        && match runner {
+                            None => true,
+                            Some(RoundRunner::IdleWorker) => waited,
+                            Some(RoundRunner::WriterThread) => {
+                                gathering.ready(pending.seq, Instant::now())
+                            }
+                        };
                     let work = records
                         || pending.switch.is_some()
                         || pending.tee_start.is_some()
@@ -523,18 +592,40 @@ impl LogWriter {
                     if work {
                         break;
                     }
-                    if runner == Some(RoundRunner::WriterThread) {
-                        self.wake.wait(&mut pending);
-                    } else {
-                        self.wake.wait_for(&mut pending, STRAGGLER_DELAY);
-                        waited = true;
+                    match runner {
+                        Some(RoundRunner::WriterThread) => {
+                            let records_pending = !pending.bytes.is_empty();
+                            pending.wake_at = gathering.wake_at(pending.seq, records_pending);
+                            match gathering.until.filter(|_| records_pending) {
+                                Some(until) => {
+                                    self.wake.wait_until(&mut pending, until);
+                                }
+                                None => self.wake.wait(&mut pending),
+                            }
+                        }
+                        _ => {
+                            pending.wake_at = 0;
+                            self.wake.wait_for(&mut pending, STRAGGLER_DELAY);
+                            waited = true;
+                        }
                     }
                 }
+                // Until the next wait, appends need not wake the thread.
+                pending.wake_at = u64::MAX;
             }
             let mut state = self.round.lock();
+            let started = Instant::now();
             if self.round(&mut state, false) == RoundEnd::Stopped {
                 return;
             }
+            drop(state);
+            let covered = self.acked.get();
+            let appended = {
+                let mut pending = self.pending.lock();
+                pending.wake_at = 0;
+                pending.seq
+            };
+            gathering.round_done(covered, appended, started.elapsed());
         }
     }
 
@@ -612,10 +703,10 @@ impl LogWriter {
                     .done
                     .send(Err(io::Error::other("the log is stopping")));
             }
-            self.publish(upto.max(pending.seq));
+            self.acked.raise(upto.max(pending.seq), inline);
             return RoundEnd::Stopped;
         }
-        self.publish(upto);
+        self.acked.raise(upto, inline);
         RoundEnd::Continue
     }
 
@@ -687,6 +778,12 @@ impl LogWriter {
     }
 }
 
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        self.acked.close();
+    }
+}
+
 /// Syncs the directory holding `path`, so a rename or creation in it is durable.
 pub fn sync_parent_dir(path: &std::path::Path) -> io::Result<()> {
     let parent = match path.parent() {
@@ -701,4 +798,61 @@ fn fatal(what: &str, error: &io::Error) -> ! {
     tracing::error!(%error, "Can't {what} the append only file; exiting so that no write is acknowledged without being logged. Restart the server to recover from the file.");
     eprintln!("broker-server: can't {what} the append only file: {error}");
     std::process::exit(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_round_starts_at_once() {
+        let gathering = Gathering::new();
+        assert!(gathering.ready(1, Instant::now()));
+    }
+
+    #[test]
+    fn a_round_waits_for_the_clients_it_released() {
+        let mut gathering = Gathering::new();
+        // The round covered 25 records while 25 more arrived: the next one waits
+        // for the 25 released clients to come back too.
+        gathering.round_done(25, 50, Duration::from_millis(10));
+        let now = Instant::now();
+        assert!(!gathering.ready(50, now));
+        assert!(!gathering.ready(74, now));
+        assert!(gathering.ready(75, now));
+        assert_eq!(gathering.wake_at(50, true), 75);
+    }
+
+    #[test]
+    fn the_window_ends_the_wait() {
+        let mut gathering = Gathering::new();
+        gathering.round_done(10, 10, Duration::from_millis(2));
+        let until = gathering.until.expect("a window after a round");
+        assert!(!gathering.ready(11, until - Duration::from_micros(1)));
+        assert!(gathering.ready(11, until));
+    }
+
+    #[test]
+    fn the_window_is_half_a_round_and_at_most_a_millisecond() {
+        let mut gathering = Gathering::new();
+        let before = Instant::now();
+        gathering.round_done(1, 1, Duration::from_micros(400));
+        let window = gathering.until.unwrap() - before;
+        assert!(window >= Duration::from_micros(200) && window < Duration::from_millis(1));
+        let before = Instant::now();
+        gathering.round_done(2, 2, Duration::from_secs(1));
+        let window = gathering.until.unwrap() - before;
+        assert!(window >= MAX_GATHERING && window < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn a_lone_client_completes_the_count_with_its_next_write() {
+        let mut gathering = Gathering::new();
+        gathering.round_done(6, 6, Duration::from_millis(5));
+        // The client's one write of the last round.
+        gathering.round_done(7, 7, Duration::from_millis(5));
+        assert!(gathering.ready(8, Instant::now()));
+        // With nothing pending, the very next append wakes the thread.
+        assert_eq!(gathering.wake_at(7, false), 8);
+    }
 }

@@ -21,8 +21,9 @@
 //! * [`record`]: how commands are written to the log.
 //! * [`hook`]: how every command reaches the log without per-command code (read this
 //!   when adding a command family).
-//! * [`log`]: the shared buffer, the writer thread, group commit, the durability
-//!   watermark.
+//! * [`log`]: the shared buffer, the writer thread, group commit.
+//! * [`watermark`]: how far the log is acknowledged, and waking the replies that
+//!   wait for it.
 //! * [`snapshot`]: broker-server's own snapshot format (documented there).
 //! * [`jobs`]: `BGSAVE` and log rewrites, taken without stopping clients.
 //! * [`scan`] and [`load`]: reading logs back, torn tails, corruption, recovery.
@@ -50,6 +51,7 @@ pub mod log;
 pub mod record;
 pub mod scan;
 pub mod snapshot;
+pub mod watermark;
 
 pub use hook::LogEffects;
 pub use load::{LoadError, LoadReport};

@@ -2,12 +2,13 @@
 result comes back through the producer's GET."""
 
 import json
+import subprocess
 import sys
 import urllib.request
 
 import pytest
 
-from harness.environment import SUITE, child_env
+from harness.environment import PARSER, SUITE, child_env
 from harness.processes import Process
 from harness.servers import free_port
 from harness.waiting import wait_for
@@ -56,3 +57,20 @@ def test_order_round_trip(example):
     state = wait_for(lambda: (r := call(task_url)[1])["state"] == "SUCCESS" and r, 30,
                      "the order to be processed")
     assert state["result"] == {"order": "A1", "total": 6.0}
+
+
+@pytest.mark.skipif(PARSER == "python", reason="independent of the parser; runs once")
+def test_example_requirements_alone_run_the_example(tmp_path):
+    """A user installs the example's requirements.txt into a fresh environment (its
+    Dockerfile does, and so does its README): every module the worker, the producer
+    and Flower import must come with it. (kombu's Redis transport needs `packaging`,
+    which only the `redis` extra brings.)"""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-input",
+                    "--disable-pip-version-check", "-r", EXAMPLE / "requirements.txt"],
+                   check=True, timeout=600)
+    imports = "import tasks, web, kombu.transport.redis, celery.backends.redis, flower.command"
+    result = subprocess.run([venv / "bin" / "python", "-c", imports], cwd=EXAMPLE,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -608,6 +608,30 @@ fn a_single_worker_syncing_when_idle_loses_no_acknowledged_write() {
     kill_9_under_load("kill9-one-worker", &["--threads", "1"]);
 }
 
+/// `CONFIG SET appendfsync` under load changes who runs the log's rounds (the writer
+/// thread, gathering, under `always`; the connections themselves otherwise): replies
+/// keep coming under every policy, and a kill -9 afterwards loses nothing that was
+/// acknowledged.
+#[test]
+fn switching_the_fsync_policy_under_load_stalls_nothing_and_loses_nothing() {
+    let dir = DataDir::new("policy-switch");
+    let node = Node::start(&dir, &[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(AtomicU64::new(0));
+    let workers = run_load(node.addr, 1, stop.clone(), total.clone());
+    let mut admin = node.client();
+    for policy in ["everysec", "no", "always", "no", "everysec", "always"] {
+        let reply = admin.call(&["CONFIG", "SET", "appendfsync", policy]);
+        assert_eq!(text(&reply), "OK", "CONFIG SET appendfsync {policy}");
+        // Progress under this policy, or wait_for_count fails at its deadline.
+        wait_for_count(&total, total.load(Ordering::Relaxed) + 500);
+    }
+    node.kill9();
+    let tallies: Vec<Tally> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let node = Node::start(&dir, &[]);
+    verify_tallies(&node, &tallies);
+}
+
 #[test]
 fn every_policy_survives_kill_9() {
     for policy in ["everysec", "no"] {

@@ -298,14 +298,14 @@ async fn run(config: Config, threads: usize, idle_log: IdleLog) -> ExitCode {
     );
     let io_uring_wanted = config.io_uring;
     let server = std::sync::Arc::new(Server::new(config));
-    match server::send_batch::SendBatch::supported() {
-        Ok(()) if io_uring_wanted => tracing::info!("Replies are sent in io_uring batches"),
-        Ok(()) => {}
-        Err(reason) if io_uring_wanted => tracing::warn!(
-            %reason,
-            "io_uring is unavailable here; replies are sent one write per connection"
-        ),
-        Err(_) => {}
+    if io_uring_wanted {
+        match server::send_batch::SendBatch::supported() {
+            Ok(()) => tracing::info!("Replies are sent in io_uring batches"),
+            Err(reason) => tracing::warn!(
+                %reason,
+                "io_uring is unavailable here; replies are sent one write per connection"
+            ),
+        }
     }
     if threads == 1 {
         let _ = idle_log.set(server.run_as_event_loop());

@@ -198,14 +198,13 @@ impl Server {
     /// [`send_batch`]); `None` to write them directly.
     #[inline]
     pub fn send_batch(&self) -> Option<Arc<SendBatch>> {
-        if self.batched_sends.load(Ordering::Relaxed) {
-            SendBatch::for_this_thread()
-        } else {
-            None
-        }
+        self.batches_sends()
+            .then(SendBatch::for_this_thread)
+            .flatten()
     }
 
     /// Whether replies go out in batches through io_uring (`INFO server`).
+    #[inline]
     pub fn batches_sends(&self) -> bool {
         self.batched_sends.load(Ordering::Relaxed)
     }
@@ -458,11 +457,12 @@ impl Server {
     }
 }
 
-/// The notification classes `config` enables, or 0 when none would be published.
+/// Whether `config` asks for batched sends and this kernel allows them.
 fn config_batched_sends(config: &Config) -> bool {
     config.io_uring && SendBatch::supported().is_ok()
 }
 
+/// The notification classes `config` enables, or 0 when none would be published.
 fn config_notify_flags(config: &Config) -> u32 {
     notify::parse_flags(&config.notify_keyspace_events).map_or(0, notify::effective)
 }

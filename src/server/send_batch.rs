@@ -20,7 +20,7 @@
 //!
 //! Batching is used on a thread only once the hook has run there, so a runtime
 //! built without it writes directly. So does a kernel or seccomp profile without
-//! io_uring (Docker's default forbids it), and `io-uring no`.
+//! io_uring (Docker 25 and later forbid it by default), and `io-uring no`.
 
 use std::cell::{Cell, OnceCell};
 use std::io;
@@ -430,7 +430,7 @@ impl Ticket {
     /// Submits the batch if it has not gone yet, and gives back the buffer and how
     /// much of it was sent.
     pub fn finish(mut self) -> (Vec<u8>, io::Result<usize>) {
-        let send = self.settle();
+        let send = self.settle(true).expect("a ticket's slot is in use");
         self.done = true;
         let Stage::Done(result) = send.stage else {
             unreachable!("a settled send is done")
@@ -438,28 +438,27 @@ impl Ticket {
         (send.data, result)
     }
 
-    /// Waits until the send is done (submitting it if still queued), and frees
-    /// its slot.
-    fn settle(&self) -> Send {
+    /// Waits out a submission carrying the send, then frees its slot and returns
+    /// the send. One still queued is submitted first when `send_queued`, and taken
+    /// out of the queue unsent otherwise (`None`).
+    fn settle(&self, send_queued: bool) -> Option<Send> {
         let batch = &self.batch;
         let mut state = batch.lock();
         loop {
-            match state.slots[self.slot]
-                .as_ref()
-                .map(|send| &send.stage)
-                .expect("a ticket's slot is in use")
-            {
-                Stage::Queued => {
+            match state.slots[self.slot].as_ref().map(|send| &send.stage) {
+                Some(Stage::Queued) if send_queued => {
                     drop(state);
                     batch.submit();
                     state = batch.lock();
                 }
-                Stage::InFlight => {
-                    state = batch.wait_for_submission(state);
+                Some(Stage::Queued) => {
+                    let slot = self.slot;
+                    state.queued.retain(|&queued| queued != slot);
+                    state.release(slot);
+                    return None;
                 }
-                Stage::Done(_) => {
-                    return state.release(self.slot).expect("a ticket's slot is in use");
-                }
+                Some(Stage::InFlight) => state = batch.wait_for_submission(state),
+                Some(Stage::Done(_)) | None => return state.release(self.slot),
             }
         }
     }
@@ -469,27 +468,8 @@ impl Drop for Ticket {
     /// A connection dropped while its send waits (the runtime shutting down) takes
     /// it out of the batch before its socket closes; one in flight is waited for.
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        let batch = &self.batch;
-        let mut state = batch.lock();
-        loop {
-            match state.slots[self.slot].as_ref().map(|send| &send.stage) {
-                Some(Stage::Queued) => {
-                    let slot = self.slot;
-                    state.queued.retain(|&queued| queued != slot);
-                    state.release(slot);
-                    return;
-                }
-                Some(Stage::InFlight) => {
-                    state = batch.wait_for_submission(state);
-                }
-                Some(Stage::Done(_)) | None => {
-                    state.release(self.slot);
-                    return;
-                }
-            }
+        if !self.done {
+            self.settle(false);
         }
     }
 }
